@@ -1,0 +1,110 @@
+#include "runtime/boot.h"
+
+#include <stdlib.h>
+
+#include "runtime/arch/x86/cpu.h"
+#include "runtime/arch/x86/idt.h"
+#include "runtime/arch/x86/paging.h"
+#include "runtime/cmdline.h"
+#include "runtime/exit.h"
+#include "runtime/mm/memory.h"
+#include "runtime/xen/console.h"
+#include "runtime/xen/hypercall.h"
+#include "runtime/xen/shared_info.h"
+#include "runtime/xen/start_info.h"
+#include "runtime/xen/xenstore.h"
+#include "skiff/skiff.h"
+
+extern "C" int main(int argc, char** argv);
+extern "C" void __libc_init_array();
+// The app's name, argv[0]; each app image defines it (meson's skiff_app()).
+extern "C" const char skiff_app_name[];
+
+namespace skiff {
+namespace {
+
+constexpr int kMaxArgs = 256;
+// Below this much free memory after boot, an app cannot do anything useful.
+constexpr uint64_t kMinFreeBytes = 512 * 1024;
+
+xen::StartInfo boot_info;
+char* argv[kMaxArgs + 1];
+uint64_t entry_tsc;
+uint64_t main_tsc;
+
+// Without Xen there is no console: say so on the debug port and leave through 0xf4.
+[[noreturn]] void NotOnXen() {
+  for (const char* p = "skiff: not running on Xen (no Xen CPUID leaves)\n"; *p; p++) {
+    asm volatile("outb %0, $0xe9" ::"a"(*p));
+  }
+  x86::OutL(0xf4, 1);
+  for (;;) x86::Halt();
+}
+
+[[noreturn]] void BootError(const char* what) {
+  xen::ConsolePrint("skiff: boot failed: %s\n", what);
+  x86::Crash("boot failed");
+}
+
+void SetUpMemory() {
+  const char* error = nullptr;
+  if (!mm::InitMemory(boot_info, &error)) BootError(error);
+  // The rings of the console and xenstore live outside RAM; map them too.
+  uint64_t extra[2];
+  int count = 0;
+  for (uint32_t param : {HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_PFN}) {
+    uint64_t pfn;
+    if (!boot_info.dom0 && xen::GetHvmParam(param, &pfn) && pfn != 0) extra[count++] = pfn << 12;
+  }
+  if (!x86::BuildPageTables(boot_info, extra, count, mm::Pages())) {
+    BootError("too little memory for the page tables");
+  }
+  uint64_t free = mm::Pages().free_frames() * mm::kPageSize;
+  if (free < kMinFreeBytes) {
+    xen::ConsolePrint("skiff: too little memory: %lu KiB of RAM leaves %lu KiB free after "
+                      "boot; Skiff needs at least %lu KiB free (give the guest more memory)\n",
+                      mm::TotalRam() >> 10, free >> 10, kMinFreeBytes >> 10);
+    ExitGuest(2);
+  }
+}
+
+}  // namespace
+
+bool IsDom0() { return boot_info.dom0; }
+uint64_t EntryTsc() { return entry_tsc; }
+uint64_t MainTsc() { return main_tsc; }
+uint64_t EntryToMainNanoseconds() { return xen::TscToNanoseconds(main_tsc - entry_tsc); }
+uint64_t TotalMemory() { return mm::TotalRam(); }
+uint64_t FreeMemory() { return mm::Pages().free_frames() * mm::kPageSize; }
+
+}  // namespace skiff
+
+extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry_tsc) {
+  using namespace skiff;
+  skiff::entry_tsc = entry_tsc;
+  if (!xen::InstallHypercallPage()) NotOnXen();
+  const char* error = nullptr;
+  bool have_start_info = xen::ReadStartInfo(start_info_paddr, &boot_info, &error);
+  xen::ConsoleInit(boot_info.dom0);
+  x86::InstallIdt();
+  if (!have_start_info) BootError(error);
+  if (!xen::MapSharedInfo()) BootError("Xen refused to map shared_info");
+  SetUpMemory();
+  if (!boot_info.dom0 && !xen::XenstoreInit()) {
+    xen::ConsolePrint("skiff: no xenstore ring; the exit status goes to the console only\n");
+  }
+  if (boot_info.cmdline_too_long) {
+    xen::ConsolePrint("skiff: the command line is %zu bytes, longer than the limit of %zu\n",
+                      boot_info.cmdline_length, xen::kMaxCmdline - 1);
+    ExitGuest(2);
+  }
+  argv[0] = const_cast<char*>(skiff_app_name);
+  ParsedCmdline parsed = SplitCmdline(boot_info.cmdline, argv, 1, kMaxArgs);
+  if (parsed.error != nullptr) {
+    xen::ConsolePrint("skiff: bad command line: %s\n", parsed.error);
+    ExitGuest(2);
+  }
+  __libc_init_array();   // global constructors
+  main_tsc = x86::ReadTsc();
+  exit(main(parsed.argc, argv));
+}

@@ -1,0 +1,20 @@
+// Skiff's public API for apps.
+#ifndef SKIFF_SKIFF_H_
+#define SKIFF_SKIFF_H_
+
+#include <stdint.h>
+
+namespace skiff {
+
+// TSC readings at the PVH entry and just before main(), and their distance in nanoseconds.
+uint64_t EntryTsc();
+uint64_t MainTsc();
+uint64_t EntryToMainNanoseconds();
+
+// Bytes of RAM the guest was given, and bytes still free for pages and the heap.
+uint64_t TotalMemory();
+uint64_t FreeMemory();
+
+}  // namespace skiff
+
+#endif  // SKIFF_SKIFF_H_

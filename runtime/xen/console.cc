@@ -1,0 +1,80 @@
+#include "runtime/xen/console.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "runtime/arch/x86/cpu.h"
+#include "runtime/xen/hypercall.h"
+
+namespace skiff::xen {
+namespace {
+
+xencons_interface* ring;
+evtchn_port_t port;
+bool use_console_io;
+bool stalled;
+
+// Waits until |ready| holds, yielding the vCPU; gives up after about a second of tries.
+template <typename Ready>
+bool WaitFor(Ready ready) {
+  for (int i = 0; i < 100000; i++) {
+    if (ready()) return true;
+    Notify(port);
+    Yield();
+  }
+  return ready();
+}
+
+}  // namespace
+
+void ConsoleInit(bool dom0) {
+  use_console_io = dom0;
+  uint64_t pfn, evtchn;
+  if (!dom0 && GetHvmParam(HVM_PARAM_CONSOLE_PFN, &pfn) &&
+      GetHvmParam(HVM_PARAM_CONSOLE_EVTCHN, &evtchn) && pfn != 0) {
+    ring = reinterpret_cast<xencons_interface*>(pfn << 12);   // in the direct map
+    port = static_cast<evtchn_port_t>(evtchn);
+  }
+}
+
+void ConsoleWrite(const char* data, size_t len) {
+  if (use_console_io) {
+    Hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len, reinterpret_cast<uint64_t>(data));
+    return;
+  }
+  if (ring == nullptr || stalled) return;
+  constexpr uint32_t kSize = sizeof(ring->out);
+  while (len > 0) {
+    auto space = [] { return ring->out_prod - *(volatile XENCONS_RING_IDX*)&ring->out_cons < kSize; };
+    if (!space() && !WaitFor(space)) {
+      stalled = true;
+      return;
+    }
+    XENCONS_RING_IDX prod = ring->out_prod;
+    XENCONS_RING_IDX cons = *(volatile XENCONS_RING_IDX*)&ring->out_cons;
+    while (len > 0 && prod - cons < kSize) {
+      ring->out[MASK_XENCONS_IDX(prod, ring->out)] = *data++;
+      prod++;
+      len--;
+    }
+    x86::MemoryFence();   // the bytes before the index [xen/io/console.h]
+    ring->out_prod = prod;
+    Notify(port);
+  }
+}
+
+void ConsoleFlush() {
+  if (ring == nullptr || stalled) return;
+  WaitFor([] { return *(volatile XENCONS_RING_IDX*)&ring->out_cons == ring->out_prod; });
+}
+
+void ConsolePrint(const char* format, ...) {
+  char buffer[512];
+  va_list args;
+  va_start(args, format);
+  int n = vsnprintf(buffer, sizeof(buffer), format, args);
+  va_end(args);
+  if (n > 0) ConsoleWrite(buffer, n < static_cast<int>(sizeof(buffer)) ? n : sizeof(buffer) - 1);
+}
+
+}  // namespace skiff::xen
