@@ -1,7 +1,7 @@
 // operator new and delete over newlib's malloc. Throwing forms cannot throw
 // (-fno-exceptions): when memory runs out they end the guest with a clear message.
-#include <stdlib.h>   // before malloc.h, which newlib declares without noexcept
 #include <malloc.h>
+#include <stdlib.h>
 
 #include <new>
 

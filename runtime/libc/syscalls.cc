@@ -1,7 +1,6 @@
 // newlib's system calls. newlib for x86_64-elf is built with MISSING_SYSCALL_NAMES, so
 // these are the plain POSIX names (only _exit keeps its underscore). errno is newlib's.
 #include <errno.h>
-#include <stdlib.h>   // before malloc.h, which newlib declares without noexcept
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>

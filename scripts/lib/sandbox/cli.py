@@ -41,6 +41,7 @@ run options:
 GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready"}
 RUN_OPTIONS = {"--cmd", "--forward", "--timeout", "--log"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DOM0_CMDLINE_MAX = 1023   # Xen's MAX_GUEST_CMDLINE, less the NUL
 SIZE = re.compile(r"^[0-9]+[KMG]$")
 
 
@@ -82,7 +83,7 @@ def _parse(mode, args):
                 opts[key] = value
             continue
         if mode == "dom0" and arg in ("--cmdline", "--memory"):
-            dom0[arg[2:]] = value if arg == "--cmdline" else _number(arg, value, 16, 4096)
+            dom0[arg[2:]] = value if arg == "--cmdline" else _number(arg, value, 1, 4096)
             continue
         if mode == "dom0" or not guests:
             raise SandboxError(f"{arg} is a guest option of full mode and needs a guest image "
@@ -93,7 +94,7 @@ def _parse(mode, args):
                 raise SandboxError(f"--name '{value}': use letters, digits, '_', '.', '-'")
             g.name = value
         elif arg == "--memory":
-            g.memory = _number(arg, value, 4, 16384)
+            g.memory = _number(arg, value, 1, 16384)
         elif arg == "--vcpus":
             g.vcpus = _number(arg, value, 1, 2)
         elif arg == "--cmdline":
@@ -155,6 +156,9 @@ def main(argv):
         forwards = _forwards(opts["forward"], guests)
         if mode == "dom0" and (forwards or opts["cmd"]):
             raise SandboxError("dom0 mode has no dom0 commands or port forwards (use full)")
+        if mode == "dom0" and len(dom0["cmdline"]) > DOM0_CMDLINE_MAX:
+            raise SandboxError(f"the command line is {len(dom0['cmdline'])} bytes; Xen truncates "
+                               f"a dom0's at {DOM0_CMDLINE_MAX} (use full mode)")
         timeout = _number("--timeout", opts["timeout"], 1, 3600) if opts["timeout"] else None
         paths = setup.ensure()
         log_path = _log_path(opts["log"], mode)
