@@ -5,6 +5,7 @@
 
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/xen/hypercall.h"
+#include "runtime/xen/poll.h"
 
 namespace skiff::xen {
 namespace {
@@ -14,15 +15,11 @@ evtchn_port_t port;
 bool use_console_io;
 bool stalled;
 
-// Waits until |ready| holds, yielding the vCPU; gives up after about a second of tries.
+// Waits until |ready| holds; gives up after a second without progress from the backend.
 template <typename Ready>
 bool WaitFor(Ready ready) {
-  for (int i = 0; i < 100000; i++) {
-    if (ready()) return true;
-    Notify(port);
-    Yield();
-  }
-  return ready();
+  Notify(port);
+  return PollUntil(ready, 1000000000);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace skiff::xen {
 // Finds the console. Call once, after the hypercall page; |dom0| picks console_io.
 void ConsoleInit(bool dom0);
 
-// Writes |len| bytes. Never fails: when the ring stays full for about a second (nobody
+// Writes |len| bytes. Never fails: when the ring stays full for a second (nobody
 // reads it), the output is dropped and later writes do not wait again.
 void ConsoleWrite(const char* data, size_t len);
 

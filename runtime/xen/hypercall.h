@@ -35,9 +35,6 @@ bool GetHvmParam(uint32_t index, uint64_t* value);
 // Notifies the other end of event channel |port|.
 void Notify(evtchn_port_t port);
 
-// Gives up the vCPU for a moment (SCHEDOP_yield).
-inline void Yield() { SchedOp(SCHEDOP_yield, nullptr); }
-
 // Ends the domain with |reason| (SHUTDOWN_poweroff, SHUTDOWN_crash...). Does not return.
 [[noreturn]] void Shutdown(unsigned reason);
 

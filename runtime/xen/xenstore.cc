@@ -5,6 +5,7 @@
 
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/xen/hypercall.h"
+#include "runtime/xen/poll.h"
 
 namespace skiff::xen {
 namespace {
@@ -13,13 +14,8 @@ xenstore_domain_interface* ring;
 evtchn_port_t port;
 uint32_t next_id = 1;
 
-bool WaitFor(bool (*ready)()) {
-  for (int i = 0; i < 200000; i++) {
-    if (ready()) return true;
-    Yield();
-  }
-  return ready();
-}
+// xenstored answers within milliseconds; five seconds means it is gone.
+bool WaitFor(bool (*ready)()) { return PollUntil(ready, 5000000000); }
 
 bool Put(const void* data, uint32_t len) {
   const char* p = static_cast<const char*>(data);

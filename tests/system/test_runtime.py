@@ -31,6 +31,7 @@ class RuntimeInDom0(unittest.TestCase):
     def test_boot_and_memory_map(self):
         out = self.assertPasses("memory")
         self.assertIn("ok: the memory map shows at least 8 MiB of RAM", out)
+        self.assertIn("ok: global constructors ran before main", out)
 
     def test_heap_stress(self):
         self.assertIn("kept their pattern", self.assertPasses("heap"))

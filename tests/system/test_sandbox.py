@@ -4,7 +4,9 @@ Run by scripts/test after the guest build; SKIFF_BUILD names the guest build fol
 """
 
 import os
+import socket
 import subprocess
+import time
 import tempfile
 import unittest
 from pathlib import Path
@@ -118,6 +120,32 @@ class FullMode(unittest.TestCase):
         self.assertIn("FAIL: guest crasher crashed (SHUTDOWN_crash)", out)
         self.assertIn("FAIL: guest hanger still running after 20 s; its last console line: "
                       "probe: hanging on request", out)
+
+    def test_host_reaches_the_bridge_only_through_the_forward(self):
+        """A listener on dom0's bridge address gets what the host sends to 127.0.0.1."""
+        port = 18000 + os.getpid() % 1000
+        proc = subprocess.Popen(
+            [str(SANDBOX), "full", str(PROBE), "--forward", f"{port}:169.254.77.1:7000",
+             "--cmd", "echo listening; timeout 60 nc -l 169.254.77.1 7000"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        deadline = time.monotonic() + 180
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("[dom0] listening"):
+                break
+        sent = False
+        while not sent and time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                    conn.sendall(b"through the forward\n")
+                    sent = True
+            except OSError:
+                time.sleep(1)
+        out = "".join(lines) + proc.communicate(timeout=180)[0]
+        self.assertTrue(sent, out)
+        self.assertEqual(proc.returncode, 0, out)
+        self.assertIn("[dom0] through the forward", out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The sandbox's command line; see `scripts/sandbox --help` and docs/sandbox.md."""
 
 import ipaddress
+import os
 import re
 import sys
 import time
@@ -35,7 +36,7 @@ run options:
                      forward 127.0.0.1:HOSTPORT on the host to ADDR:PORT on the dom0 bridge
                      (ADDR in 169.254.77.0/24, or a guest's name)
   --timeout S        seconds the guests have to exit (default 60 in full mode, 30 in dom0)
-  --log FILE         the whole console log (default build/sandbox/MODE.log)
+  --log FILE         the whole console log (default: a new file in build/sandbox/)
 """
 
 GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready"}
@@ -184,7 +185,15 @@ def main(argv):
 
 
 def _log_path(path, mode):
-    log = Path(path) if path else REPO / "build" / "sandbox" / f"{mode}.log"
+    """The console log: |path|, else a new file per run (runs may overlap), keeping 30."""
+    if path:
+        log = Path(path)
+    else:
+        logs = REPO / "build" / "sandbox"
+        logs.mkdir(parents=True, exist_ok=True)
+        for old in sorted(logs.glob("*.log"), key=lambda p: p.stat().st_mtime)[:-29]:
+            old.unlink(missing_ok=True)
+        log = logs / f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     return log
 

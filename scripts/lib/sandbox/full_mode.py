@@ -145,7 +145,7 @@ def run(paths, guests, commands, forwards, timeout, log):
                 "-initrd", f"{paths['vmlinux']} console=hvc0 quiet rdinit=/init,{initrd}"]
         if forwards:
             fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{p}-10.0.2.15:{p}" for p, _, _ in forwards)
-            args += ["-netdev", f"user,id=n0,restrict=on,{fwd}", "-device", "e1000,netdev=n0"]
+            args += ["-netdev", f"user,id=n0,restrict=on,{fwd}", "-device", "e1000,netdev=n0,romfile="]
         return _watch(Qemu(args, log), guests, timeout)
 
 

@@ -25,6 +25,13 @@ namespace {
 
 int failures = 0;
 
+// A global with a constructor: the runtime runs it before main().
+struct Constructed {
+  Constructed() : value(42) {}
+  int value;
+};
+Constructed constructed;
+
 void Check(bool ok, const char* what) {
   printf("%s: %s\n", ok ? "ok" : "FAIL", what);
   if (!ok) failures++;
@@ -37,6 +44,7 @@ int Memory() {
   Check(free > 0 && free < total, "some but not all of it is free after boot");
   printf("entry to main: %lu ns\n", skiff::EntryToMainNanoseconds());
   Check(skiff::MainTsc() > skiff::EntryTsc(), "the TSC moved between the entry and main");
+  Check(constructed.value == 42, "global constructors ran before main");
   return failures;
 }
 
