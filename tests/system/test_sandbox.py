@@ -126,7 +126,9 @@ class FullMode(unittest.TestCase):
         port = 18000 + os.getpid() % 1000
         proc = subprocess.Popen(
             [str(SANDBOX), "full", str(PROBE), "--forward", f"{port}:169.254.77.1:7000",
-             "--cmd", "echo listening; timeout 60 nc -l 169.254.77.1 7000"],
+             "--cmd", "timeout 60 nc -l 169.254.77.1 7000 & "
+                      "until ss -ltn | grep -q ':7000 '; do sleep 0.1; done; "
+                      "echo listening; wait"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
         deadline = time.monotonic() + 180
