@@ -13,7 +13,6 @@ CACHE = Path(os.environ.get("SKIFF_CACHE", "/var/cache/skiff")) / "sandbox"
 # The dom0 bridge lives on a link-local range, inside QEMU only (DESIGN.md).
 BRIDGE = "xenbr0"
 BRIDGE_NET = "169.254.77"
-DOM0_IP = BRIDGE_NET + ".1"
 
 
 class SandboxError(Exception):
