@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import BRIDGE, BRIDGE_NET, SandboxError, need_space, say
+from .common import BRIDGE, BRIDGE_NET, need_space, say
 from .qemu import Qemu, TimedOut
 
 DOM0_MEMORY = 768
