@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "boot/layout.h"
+
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/arch/x86/idt.h"
 #include "runtime/arch/x86/paging.h"
@@ -10,6 +12,7 @@
 #include "runtime/mm/memory.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/hypercall.h"
+#include "runtime/xen/loop.h"
 #include "runtime/xen/shared_info.h"
 #include "runtime/xen/start_info.h"
 #include "runtime/xen/xenstore.h"
@@ -19,6 +22,7 @@ extern "C" int main(int argc, char** argv);
 extern "C" void __libc_init_array();
 // The app's name, argv[0]; each app image defines it (meson's skiff_app()).
 extern "C" const char skiff_app_name[];
+extern "C" char boot_stack_guard[], boot_stack_bottom[];
 
 namespace skiff {
 namespace {
@@ -98,6 +102,8 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
                       boot_info.cmdline_length, xen::kMaxCmdline - 1);
     ExitGuest(2);
   }
+  xen::StartEventLoop({boot_stack_bottom, SKIFF_BOOT_STACK_SIZE, boot_stack_guard,
+                       static_cast<size_t>(boot_stack_bottom - boot_stack_guard)});
   argv[0] = const_cast<char*>(skiff_app_name);
   ParsedCmdline parsed = SplitCmdline(boot_info.cmdline, argv, 1, kMaxArgs);
   if (parsed.error != nullptr) {

@@ -53,6 +53,26 @@ bool GetHvmParam(uint32_t index, uint64_t* value) {
   return true;
 }
 
+const char* ErrorName(long result) {
+  switch (-result) {   // Xen's errno values [xen/errno.h]
+    case 1: return "EPERM";
+    case 2: return "ENOENT";
+    case 3: return "ESRCH";
+    case 11: return "EAGAIN";
+    case 12: return "ENOMEM";
+    case 13: return "EACCES";
+    case 14: return "EFAULT";
+    case 16: return "EBUSY";
+    case 17: return "EEXIST";
+    case 22: return "EINVAL";
+    case 28: return "ENOSPC";
+    case 38: return "ENOSYS";
+    case 62: return "ETIME";
+    case 95: return "EOPNOTSUPP";
+    default: return "an unknown error";
+  }
+}
+
 void Notify(evtchn_port_t port) {
   evtchn_send_t send = {port};
   EventChannelOp(EVTCHNOP_send, &send);

@@ -28,6 +28,12 @@ inline long MemoryOp(unsigned cmd, void* arg) {
 inline long EventChannelOp(unsigned cmd, void* arg) {
   return Hypercall(__HYPERVISOR_event_channel_op, cmd, arg);
 }
+inline long VcpuOp(unsigned cmd, unsigned vcpu, void* arg) {
+  return Hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, reinterpret_cast<uint64_t>(arg));
+}
+
+// The name of Xen's error -|result| ("EINVAL"), for messages.
+const char* ErrorName(long result);
 
 // Reads HVM parameter |index| of this domain; returns false if Xen refuses.
 bool GetHvmParam(uint32_t index, uint64_t* value);

@@ -15,6 +15,7 @@ extern "C" {
 #include <xen/io/xs_wire.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
+#include <xen/vcpu.h>
 }
 
 #endif  // SKIFF_RUNTIME_XEN_XEN_H_

@@ -22,6 +22,14 @@ inline void WriteMsr(uint32_t msr, uint64_t value) {
                "d"(static_cast<uint32_t>(value >> 32)));
 }
 
+inline uint64_t ReadMsr(uint32_t msr) {
+  uint32_t lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+inline void InvalidatePage(uint64_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+
 inline uint64_t ReadTsc() {
   uint32_t lo, hi;
   asm volatile("rdtsc" : "=a"(lo), "=d"(hi));

@@ -1,7 +1,10 @@
 #include "runtime/arch/x86/idt.h"
 
+#include <stdio.h>
+
 #include "boot/layout.h"
 #include "runtime/arch/x86/cpu.h"
+#include "runtime/sched/scheduler.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/hypercall.h"
 
@@ -41,7 +44,7 @@ struct [[gnu::packed]] TablePointer {
 alignas(16) uint8_t exception_stack[16384];
 Tss tss;
 uint64_t gdt[5] = {0, 0x00af9a000000ffff, 0x00cf92000000ffff, 0, 0};   // + the TSS
-Gate idt[32];
+Gate idt[256];
 
 const char* const kNames[32] = {
     "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
@@ -56,8 +59,21 @@ bool Within(uint64_t a, const char* start, const char* end) {
   return a >= reinterpret_cast<uint64_t>(start) && a < reinterpret_cast<uint64_t>(end);
 }
 
+// The task whose stack or guard page holds |a|, if any.
+const Task* TaskAt(uint64_t a, bool* in_guard) {
+  sched::Scheduler* s = sched::Current();
+  return s != nullptr ? s->TaskAt(a, in_guard) : nullptr;
+}
+
 const char* Area(uint64_t a) {
+  static char text[64];
+  bool in_guard;
   if (a < SKIFF_PAGE_SIZE) return "the NULL page";
+  if (const Task* task = TaskAt(a, &in_guard)) {
+    snprintf(text, sizeof(text), "%s of task '%s'",
+             in_guard ? "the guard below the stack" : "the stack", TaskName(task));
+    return text;
+  }
   if (Within(a, boot_stack_guard, boot_stack_bottom)) return "the boot stack's guard page";
   if (Within(a, __text_start, __text_end)) return "text";
   if (Within(a, __rodata_start, __rodata_end)) return "rodata";
@@ -73,6 +89,8 @@ void DescribePageFault(uint64_t address, uint64_t error) {
     what = "instruction fetch from no-execute memory";
   } else if ((error & 1) && (error & 2)) {
     what = "write to read-only memory";
+  } else if (bool in_guard; TaskAt(address, &in_guard) != nullptr && in_guard) {
+    what = "stack overflow";
   } else if (Within(address, boot_stack_guard, boot_stack_bottom)) {
     what = "stack overflow";
   } else {
@@ -84,8 +102,13 @@ void DescribePageFault(uint64_t address, uint64_t error) {
 void Backtrace(uint64_t rip, uint64_t rbp) {
   xen::ConsolePrint("skiff: backtrace: 0x%lx", rip);
   // Follow saved frame pointers while they stay on a plausible, aligned, mapped stack.
+  // Once tasks exist, only within the stack of one of them.
+  auto on_a_stack = [](uint64_t a) {
+    bool in_guard = false;
+    return sched::Current() == nullptr || (TaskAt(a, &in_guard) != nullptr && !in_guard);
+  };
   for (int depth = 0; depth < 24 && rbp != 0 && (rbp & 7) == 0 && rbp >= SKIFF_PAGE_SIZE &&
-                      !Within(rbp, boot_stack_guard, boot_stack_bottom);
+                      !Within(rbp, boot_stack_guard, boot_stack_bottom) && on_a_stack(rbp);
        depth++) {
     const uint64_t* frame = reinterpret_cast<const uint64_t*>(rbp);
     uint64_t ret = frame[1];
@@ -119,8 +142,21 @@ void InstallIdt() {
   asm volatile("lidt %0" ::"m"(idtp));
 }
 
+void SetInterruptGate(uint8_t vector, void (*handler)()) {
+  auto a = reinterpret_cast<uint64_t>(handler);
+  idt[vector] = {static_cast<uint16_t>(a), SKIFF_CODE64, 0, 0x8e, static_cast<uint16_t>(a >> 16),
+                 static_cast<uint32_t>(a >> 32), 0};
+}
+
+// Names the running task, once the scheduler runs.
+void ReportTask() {
+  sched::Scheduler* s = sched::Current();
+  if (s != nullptr) xen::ConsolePrint("skiff: in task '%s'\n", TaskName(s->current()));
+}
+
 void Crash(const char* reason) {
   xen::ConsolePrint("skiff: CRASH: %s\n", reason);
+  ReportTask();
   uint64_t rbp;
   asm volatile("mov %%rbp, %0" : "=r"(rbp));
   Backtrace(reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
@@ -141,6 +177,7 @@ extern "C" [[noreturn]] void SkiffException(skiff::x86::ExceptionFrame* f) {
   ConsolePrint("skiff: CRASH: %s, vector %lu, error code 0x%lx, at rip 0x%lx (%s)\n", name,
                f->vector, f->error_code, f->rip, skiff::x86::Area(f->rip));
   if (f->vector == 14) skiff::x86::DescribePageFault(skiff::x86::ReadCr2(), f->error_code);
+  skiff::x86::ReportTask();
   ConsolePrint("skiff: rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", f->rax, f->rbx, f->rcx,
                f->rdx);
   ConsolePrint("skiff: rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", f->rsi, f->rdi, f->rbp,

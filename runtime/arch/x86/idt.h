@@ -18,6 +18,9 @@ static_assert(sizeof(ExceptionFrame) == 22 * 8);
 // Loads the runtime's GDT (with a TSS whose IST1 is the exception stack) and the IDT.
 void InstallIdt();
 
+// Points interrupt vector |vector| (32-255) at |handler|, on the current stack.
+void SetInterruptGate(uint8_t vector, void (*handler)());
+
 // Prints a crash report headed by |reason| and crashes the domain (or, in dom0 mode, Xen).
 [[noreturn]] void Crash(const char* reason);
 

@@ -21,9 +21,10 @@ constexpr uint64_t k1G = 1ull << 30;
 
 class Builder {
  public:
-  explicit Builder(mm::PageAllocator& pages) : pages_(pages) {}
-
-  bool Init() { return (root_ = NewTable()) != nullptr; }
+  bool Init(mm::PageAllocator* pages) {
+    pages_ = pages;
+    return (root_ = NewTable()) != nullptr;
+  }
   uint64_t root() const { return reinterpret_cast<uint64_t>(root_); }
 
   // Maps the 2 MiB region at |addr| with one large page (or 4 KiB pages for the image).
@@ -50,6 +51,20 @@ class Builder {
     return true;
   }
 
+  // The last-level entry for the 4 KiB page at |va|, making missing tables if |make|; null
+  // when out of memory, when a table is missing and !|make|, or when a large page covers |va|.
+  uint64_t* Entry(uint64_t va, bool make) {
+    uint64_t* table = root_;
+    for (int shift = 39; shift > 12; shift -= 9) {
+      unsigned index = (va >> shift) & 511;
+      if (table[index] & kLarge) return nullptr;
+      if (table[index] == 0 && !make) return nullptr;
+      table = Next(table, index);
+      if (table == nullptr) return nullptr;
+    }
+    return &table[(va >> 12) & 511];
+  }
+
  private:
   // The entry for the 4 KiB page at |pa| inside the image's 2 MiB regions.
   static uint64_t SmallPage(uint64_t pa) {
@@ -63,7 +78,7 @@ class Builder {
   }
 
   uint64_t* NewTable() {
-    std::optional<uint64_t> frame = pages_.Allocate(1);
+    std::optional<uint64_t> frame = pages_->Allocate(1);
     if (!frame) return nullptr;
     auto* table = reinterpret_cast<uint64_t*>(*frame << mm::kPageShift);
     memset(table, 0, mm::kPageSize);
@@ -80,9 +95,11 @@ class Builder {
     return reinterpret_cast<uint64_t*>(table[index] & kAddressMask);
   }
 
-  mm::PageAllocator& pages_;
-  uint64_t* root_ = nullptr;
+  mm::PageAllocator* pages_;
+  uint64_t* root_;
 };
+
+Builder tables;   // plain data: in use before the global constructors have run
 
 bool HasGibPages() { return Cpuid(0x80000001).edx & (1u << 26); }
 
@@ -90,8 +107,8 @@ bool HasGibPages() { return Cpuid(0x80000001).edx & (1u << 26); }
 
 bool BuildPageTables(const xen::StartInfo& info, const uint64_t* extra, int extra_count,
                      mm::PageAllocator& pages) {
-  Builder builder(pages);
-  if (!builder.Init()) return false;
+  Builder& builder = tables;
+  if (!builder.Init(&pages)) return false;
   bool gib = HasGibPages();
   for (size_t i = 0; i < info.region_count; i++) {
     const xen::MemoryRegion& r = info.regions[i];
@@ -113,6 +130,22 @@ bool BuildPageTables(const xen::StartInfo& info, const uint64_t* extra, int extr
   }
   WriteCr3(builder.root());
   return true;
+}
+
+bool MapPage(uint64_t va, uint64_t pa) {
+  uint64_t* entry = tables.Entry(va, true);
+  if (entry == nullptr) return false;
+  *entry = pa | kPresent | kWritable | kNoExecute;
+  return true;
+}
+
+uint64_t UnmapPage(uint64_t va) {
+  uint64_t* entry = tables.Entry(va, false);
+  if (entry == nullptr || !(*entry & kPresent)) return 0;
+  uint64_t pa = *entry & kAddressMask;
+  *entry = 0;
+  InvalidatePage(va);
+  return pa;
 }
 
 }  // namespace skiff::x86

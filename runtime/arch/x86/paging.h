@@ -17,6 +17,14 @@ namespace skiff::x86 {
 bool BuildPageTables(const xen::StartInfo& info, const uint64_t* extra, int extra_count,
                      mm::PageAllocator& pages);
 
+// Maps the 4 KiB page at |va| to |pa|, writable and no-execute, outside the direct map (task
+// stacks). Returns false when out of memory for page tables.
+bool MapPage(uint64_t va, uint64_t pa);
+
+// Unmaps the page at |va| and flushes it from the TLB; returns its physical address, or 0 if
+// it was not mapped.
+uint64_t UnmapPage(uint64_t va);
+
 }  // namespace skiff::x86
 
 #endif  // SKIFF_RUNTIME_ARCH_X86_PAGING_H_

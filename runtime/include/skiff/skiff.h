@@ -1,4 +1,5 @@
-// Skiff's public API for apps.
+// Skiff's public API for apps. Tasks and time: skiff/sched.h; coroutines: skiff/coro.h;
+// event channels: skiff/evtchn.h.
 #ifndef SKIFF_SKIFF_H_
 #define SKIFF_SKIFF_H_
 
@@ -14,6 +15,13 @@ uint64_t EntryToMainNanoseconds();
 // Bytes of RAM the guest was given, and bytes still free for pages and the heap.
 uint64_t TotalMemory();
 uint64_t FreeMemory();
+
+// Nanoseconds this vCPU has spent running, waiting to run, and halted (blocked), as Xen
+// counts them (VCPUOP_get_runstate_info).
+struct VcpuTimes {
+  uint64_t running, runnable, blocked;
+};
+VcpuTimes GetVcpuTimes();
 
 }  // namespace skiff
 

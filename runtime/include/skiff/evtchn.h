@@ -1,0 +1,60 @@
+// Xen event channels (the 2-level ABI). [xen/event_channel.h]
+//
+// An EventChannel owns one port of this domain and closes it when destroyed. Each event on
+// the port signals its Event (wait on it from a task, or co_await it), unless SetHandler()
+// gave it a handler, which then runs in the event loop and must not block.
+#ifndef SKIFF_EVTCHN_H_
+#define SKIFF_EVTCHN_H_
+
+#include <stdint.h>
+
+#include <functional>
+#include <memory>
+
+#include "skiff/result.h"
+#include "skiff/sched.h"
+
+namespace skiff {
+
+inline constexpr uint16_t kDomidSelf = 0x7ff0;   // DOMID_SELF
+
+class EventChannel {
+ public:
+  // A virtual IRQ of this vCPU (VIRQ_TIMER, VIRQ_DEBUG...). An unknown one is EINVAL.
+  static Result<EventChannel> BindVirq(uint32_t virq);
+  // A new port that domain |remote| may bind to.
+  static Result<EventChannel> AllocUnbound(uint16_t remote);
+  // The other end of |remote|'s unbound port |remote_port|.
+  static Result<EventChannel> BindInterdomain(uint16_t remote, uint32_t remote_port);
+
+  EventChannel() = default;
+  EventChannel(EventChannel&& other) noexcept;
+  EventChannel& operator=(EventChannel&& other) noexcept;
+  ~EventChannel();
+
+  bool open() const { return state_ != nullptr; }
+  uint32_t port() const;
+
+  // Notifies the other end. Fails on a closed channel or when Xen refuses.
+  Result<void> Send() const;
+  void Mask();
+  void Unmask();   // an event that came while masked is delivered now
+  void Close();
+
+  void SetHandler(std::function<void()> handler);
+  Event& event();
+  void Wait() { event().Wait(); }
+  bool WaitUntil(uint64_t deadline) { return event().WaitUntil(deadline); }
+  Event::Awaiter operator co_await() { return event().operator co_await(); }
+
+ private:
+  struct State;
+  explicit EventChannel(std::unique_ptr<State> state);
+  static Result<EventChannel> Adopt(uint32_t port);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace skiff
+
+#endif  // SKIFF_EVTCHN_H_

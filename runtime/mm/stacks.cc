@@ -1,0 +1,70 @@
+#include "runtime/mm/stacks.h"
+
+#include <errno.h>
+
+#include <vector>
+
+#include "runtime/arch/x86/paging.h"
+#include "runtime/mm/memory.h"
+
+namespace skiff::mm {
+namespace {
+
+// 64 TiB: far above any RAM in the direct map. Guards cost address space, not memory.
+constexpr uint64_t kRegionStart = uint64_t{1} << 46;
+constexpr uint64_t kGuardSize = 64 * 1024;
+
+struct Slot {
+  uint64_t va;     // the guard's start
+  size_t size;     // the stack's size
+};
+
+uint64_t next_slot = kRegionStart;
+std::vector<Slot>* free_slots;   // slots of freed stacks, reused for stacks of the same size
+
+void Unmap(uint64_t base, size_t mapped) {
+  for (uint64_t va = base; va < base + mapped; va += kPageSize) {
+    uint64_t pa = x86::UnmapPage(va);
+    if (pa != 0) Pages().Free(pa >> kPageShift, 1);
+  }
+}
+
+}  // namespace
+
+Result<sched::Stack> AllocateStack(size_t size, const char* name) {
+  if (free_slots == nullptr) free_slots = new std::vector<Slot>;
+  uint64_t slot = 0;
+  for (size_t i = 0; i < free_slots->size(); i++) {
+    if ((*free_slots)[i].size == size) {
+      slot = (*free_slots)[i].va;
+      (*free_slots)[i] = free_slots->back();
+      free_slots->pop_back();
+      break;
+    }
+  }
+  if (slot == 0) {
+    slot = next_slot;
+    next_slot += kGuardSize + size;
+  }
+  uint64_t base = slot + kGuardSize;
+  for (size_t done = 0; done < size; done += kPageSize) {
+    std::optional<uint64_t> frame = Pages().Allocate(1);
+    if (!frame || !x86::MapPage(base + done, *frame << kPageShift)) {
+      if (frame) Pages().Free(*frame, 1);
+      Unmap(base, done);
+      free_slots->push_back({slot, size});
+      return MakeError(ENOMEM, "spawn '%s': out of memory for a stack of %zu KiB", name,
+                       size >> 10);
+    }
+  }
+  return sched::Stack{reinterpret_cast<char*>(base), size, reinterpret_cast<char*>(slot),
+                      kGuardSize};
+}
+
+void FreeStack(const sched::Stack& stack) {
+  auto base = reinterpret_cast<uint64_t>(stack.base);
+  Unmap(base, stack.size);
+  free_slots->push_back({base - kGuardSize, stack.size});
+}
+
+}  // namespace skiff::mm

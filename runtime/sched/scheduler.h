@@ -1,0 +1,152 @@
+// The scheduler's insides: tasks, the ready queue, the timer heap and the event loop.
+// Portable: the guest runs it on Xen (runtime/xen/loop.cc), the unit tests on a fake Platform.
+#ifndef SKIFF_RUNTIME_SCHED_SCHEDULER_H_
+#define SKIFF_RUNTIME_SCHED_SCHEDULER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vector>
+
+#include "skiff/sched.h"
+
+struct _reent;
+
+namespace skiff::sched {
+
+struct Stack {
+  char* base = nullptr;   // lowest usable byte
+  size_t size = 0;
+  char* guard = nullptr;  // the unmapped gap below |base| (none on the host)
+  size_t guard_size = 0;
+};
+
+// What the scheduler needs from the machine.
+class Platform {
+ public:
+  // Monotonic nanoseconds.
+  virtual uint64_t Now() = 0;
+  // Runs the handlers of pending events (in the event loop).
+  virtual void PollEvents() = 0;
+  // Nothing is ready: waits until an event may be pending or |deadline| passes (kNever:
+  // no deadline). Returns at once if an event is already pending.
+  virtual void Idle(uint64_t deadline) = 0;
+  virtual Result<Stack> AllocateStack(size_t size, const char* name) = 0;
+  virtual void FreeStack(const Stack& stack) = 0;
+  [[noreturn]] virtual void Fatal(const char* message) = 0;
+
+ protected:
+  ~Platform() = default;
+};
+
+// Binary min-heap of armed timers by (deadline, arming order).
+class TimerHeap {
+ public:
+  void Arm(Timer* timer, uint64_t deadline);
+  bool Cancel(Timer* timer);
+  // Fires every timer whose deadline is at or before |now|; returns how many fired.
+  int FireExpired(uint64_t now);
+  uint64_t NextDeadline() const { return heap_.empty() ? kNever : heap_[0]->deadline_; }
+  size_t size() const { return heap_.size(); }
+
+ private:
+  static bool Before(const Timer* a, const Timer* b) {
+    return a->deadline_ < b->deadline_ ||
+           (a->deadline_ == b->deadline_ && a->sequence_ < b->sequence_);
+  }
+  void Place(size_t i, Timer* timer) {
+    heap_[i] = timer;
+    timer->index_ = i;
+  }
+  void SiftUp(size_t i);
+  void SiftDown(size_t i);
+  void RemoveAt(size_t i);
+
+  std::vector<Timer*> heap_;
+  uint64_t sequence_ = 0;
+};
+
+enum class TaskState : uint8_t { kReady, kRunning, kBlocked, kFinished };
+
+}  // namespace skiff::sched
+
+namespace skiff {
+
+class Task {
+ public:
+  sched::ListNode link;       // first: in the ready queue
+  void* sp = nullptr;         // saved stack pointer while switched out
+  sched::TaskState state = sched::TaskState::kReady;
+  bool detached = false;
+  bool joined = false;
+  sched::Stack stack;
+  std::function<void()> body;
+  WaitQueue joiners;
+  sched::ListNode all;        // every task, for crash reports
+  struct _reent* reent = nullptr;   // newlib's per-task state (guest only)
+  char name[32] = {};
+};
+
+}  // namespace skiff
+
+namespace skiff::sched {
+
+class Scheduler {
+ public:
+  // Adopts the calling context as the task "main" (on |main_stack|) and makes the loop.
+  Scheduler(Platform* platform, Stack main_stack);
+  // Every task but main must have finished and been joined or detached.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  Result<Task*> Spawn(std::function<void()> body, const TaskOptions& options);
+  void Join(Task* task);
+  void Detach(Task* task);
+  void Yield();
+  void SleepUntil(uint64_t deadline);
+
+  // Parks the current task (state kBlocked) until MakeReady; the caller linked it somewhere.
+  void Block();
+  // Readies a blocked task; does nothing to one that is ready or running.
+  void MakeReady(Task* task);
+  void Post(std::coroutine_handle<> coroutine) { coroutines_.push_back(coroutine); }
+
+  Task* current() const { return current_; }
+  bool InLoop() const { return current_ == &loop_task_; }
+  TimerHeap& timers() { return timers_; }
+  Platform& platform() { return *platform_; }
+  uint64_t switches() const { return switches_; }
+  // The task whose stack or guard holds |address|, or null.
+  const Task* TaskAt(uintptr_t address, bool* in_guard) const;
+
+ private:
+  static void TaskMain(Task* task);
+  static void LoopMain(Task* task);
+  [[noreturn]] void Fatal(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  void RunCoroutines();
+  void SwitchTo(Task* next);
+  void AfterSwitch();
+  void Free(Task* task);
+  Task* PopReady() { return reinterpret_cast<Task*>(ready_.PopFront()); }
+
+  Platform* platform_;
+  Task* current_;
+  Task main_task_;
+  Task loop_task_;
+  List ready_;
+  std::vector<std::coroutine_handle<>> coroutines_;   // for the loop to resume next
+  std::vector<std::coroutine_handle<>> resuming_;
+  List all_;
+  TimerHeap timers_;
+  Task* reap_ = nullptr;   // a finished, detached task to free once off its stack
+  uint64_t switches_ = 0;
+};
+
+// The running scheduler (one per vCPU; there is one vCPU).
+Scheduler* Current();
+void SetCurrent(Scheduler* scheduler);
+
+}  // namespace skiff::sched
+
+#endif  // SKIFF_RUNTIME_SCHED_SCHEDULER_H_
