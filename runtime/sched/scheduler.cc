@@ -50,7 +50,6 @@ void CopyName(Task* task, const char* name) {
 
 #ifdef SKIFF_ASAN
 // The stack being left, for AddressSanitizer's fiber annotations.
-void* asan_fake_stack;
 Task* asan_from;
 #endif
 
@@ -62,24 +61,23 @@ void SetCurrent(Scheduler* scheduler) { current_scheduler = scheduler; }
 Scheduler::Scheduler(Platform* platform, Stack main_stack)
     : platform_(platform), current_(&main_task_) {
   CopyName(&main_task_, "main");
-  main_task_.state = TaskState::kRunning;
   main_task_.stack = main_stack;
-  all_.PushBack(&main_task_.all);
+  all_.PushBack(&main_task_.all.node);
   CopyName(&loop_task_, "event-loop");
   Result<Stack> stack = platform->AllocateStack(kLoopStackSize, loop_task_.name);
   if (!stack) platform->Fatal("no memory for the event loop's stack");
   loop_task_.stack = *stack;
-  all_.PushBack(&loop_task_.all);
+  all_.PushBack(&loop_task_.all.node);
 #ifdef __NEWLIB__
   main_task_.reent = loop_task_.reent = _impure_ptr;
 #endif
   PrepareStack(&loop_task_, LoopMain);
-  ready_.PushBack(&loop_task_.link);
+  PushReady(&loop_task_);
 }
 
 Scheduler::~Scheduler() {
   if (current_ != &main_task_) Fatal("the scheduler was ended outside the main task");
-  if (loop_task_.link.linked()) List::Remove(&loop_task_.link);
+  FreeFinished();
   platform_->FreeStack(loop_task_.stack);
 }
 
@@ -90,6 +88,7 @@ void Scheduler::Fatal(const char* format, ...) {
   vsnprintf(message, sizeof(message), format, args);
   va_end(args);
   platform_->Fatal(message);
+  __builtin_unreachable();   // Platform::Fatal is [[noreturn]], but through a virtual call
 }
 
 Result<Task*> Scheduler::Spawn(std::function<void()> body, const TaskOptions& options) {
@@ -123,13 +122,13 @@ Result<Task*> Scheduler::Spawn(std::function<void()> body, const TaskOptions& op
 #endif
   task->body = std::move(body);
   PrepareStack(task, TaskMain);
-  all_.PushBack(&task->all);
-  ready_.PushBack(&task->link);
+  all_.PushBack(&task->all.node);
+  PushReady(task);
   return task;
 }
 
 void Scheduler::Free(Task* task) {
-  List::Remove(&task->all);
+  List::Remove(&task->all.node);
   platform_->FreeStack(task->stack);
 #ifdef __NEWLIB__
   _reclaim_reent(task->reent);
@@ -158,9 +157,7 @@ void Scheduler::Detach(Task* task) {
 
 void Scheduler::Yield() {
   if (InLoop()) Fatal("Yield() in the event loop (a handler, timer callback or coroutine)");
-  Task* self = current_;
-  self->state = TaskState::kReady;
-  ready_.PushBack(&self->link);
+  PushReady(current_);   // a running task's state is already kReady
   SwitchTo(PopReady());
 }
 
@@ -176,7 +173,7 @@ void Scheduler::Block() {
 void Scheduler::MakeReady(Task* task) {
   if (task->state != TaskState::kBlocked) return;
   task->state = TaskState::kReady;
-  ready_.PushBack(&task->link);
+  PushReady(task);
 }
 
 void Scheduler::SleepUntil(uint64_t deadline) {
@@ -189,45 +186,53 @@ void Scheduler::SleepUntil(uint64_t deadline) {
 
 void Scheduler::SwitchTo(Task* next) {
   Task* prev = current_;
-  current_ = next;
-  next->state = TaskState::kRunning;
+  current_ = next;   // its state stays kReady: MakeReady() leaves it alone
   switches_++;
 #ifdef __NEWLIB__
   _impure_ptr = next->reent;
 #endif
+  // AddressSanitizer's fake stack of |prev|, kept in |prev|'s own frame until it runs again.
+  void* fake_stack = nullptr;
 #ifdef SKIFF_ASAN
   asan_from = prev;
-  __sanitizer_start_switch_fiber(prev->state == TaskState::kFinished ? nullptr : &asan_fake_stack,
+  __sanitizer_start_switch_fiber(prev->state == TaskState::kFinished ? nullptr : &fake_stack,
                                  next->stack.base, next->stack.size);
 #endif
   skiff_context_switch(&prev->sp, next->sp);
-  AfterSwitch();
+  AfterSwitch(fake_stack);
 }
 
-void Scheduler::AfterSwitch() {
+void Scheduler::AfterSwitch([[maybe_unused]] void* fake_stack) {
 #ifdef SKIFF_ASAN
   const void* bottom;
   size_t size;
-  __sanitizer_finish_switch_fiber(asan_fake_stack, &bottom, &size);
+  __sanitizer_finish_switch_fiber(fake_stack, &bottom, &size);
   if (asan_from->stack.base == nullptr) {   // main's stack: learnt on its first switch
     asan_from->stack.base = static_cast<char*>(const_cast<void*>(bottom));
     asan_from->stack.size = size;
   }
 #endif
-  if (reap_ != nullptr) {
-    Free(reap_);
-    reap_ = nullptr;
+}
+
+void Scheduler::FreeFinished() {
+  while (reap_ != nullptr) {
+    Task* task = reap_;
+    reap_ = task->next_ready;
+    Free(task);
   }
 }
 
 void Scheduler::TaskMain(Task* task) {
   Scheduler* s = current_scheduler;
-  s->AfterSwitch();
+  s->AfterSwitch(nullptr);
   task->body();
   task->body = nullptr;   // what the body captured goes while the task can still run
   task->state = TaskState::kFinished;
   task->joiners.WakeAll();
-  if (task->detached) s->reap_ = task;
+  if (task->detached) {   // freed by the loop, off this stack
+    task->next_ready = s->reap_;
+    s->reap_ = task;
+  }
   s->SwitchTo(s->PopReady());
   s->Fatal("finished task '%s' was resumed", task->name);
 }
@@ -242,14 +247,14 @@ void Scheduler::RunCoroutines() {
 // with nothing to do, Idle() halts until an event or the next deadline.
 void Scheduler::LoopMain(Task* self) {
   Scheduler* s = current_scheduler;
-  s->AfterSwitch();
+  s->AfterSwitch(nullptr);
   for (;;) {
     s->platform_->PollEvents();
     if (s->timers_.size() != 0) s->timers_.FireExpired(s->platform_->Now());
     if (!s->coroutines_.empty()) s->RunCoroutines();
-    if (!s->ready_.empty()) {
-      self->state = TaskState::kReady;
-      s->ready_.PushBack(&self->link);
+    if (s->reap_ != nullptr) s->FreeFinished();
+    if (s->ready_head_ != nullptr) {   // the loop's state is always kReady
+      s->PushReady(self);
       s->SwitchTo(s->PopReady());
     } else if (s->coroutines_.empty()) {
       s->platform_->Idle(s->timers_.NextDeadline());
@@ -259,8 +264,7 @@ void Scheduler::LoopMain(Task* self) {
 
 const Task* Scheduler::TaskAt(uintptr_t address, bool* in_guard) const {
   for (ListNode* n = all_.first(); n != all_.end(); n = n->next) {
-    const Task* task = reinterpret_cast<const Task*>(reinterpret_cast<const char*>(n) -
-                                                     offsetof(Task, all));
+    const Task* task = reinterpret_cast<const Task::AllNode*>(n)->task;
     auto in = [address](const char* start, size_t size) {
       return start != nullptr && address >= reinterpret_cast<uintptr_t>(start) &&
              address < reinterpret_cast<uintptr_t>(start) + size;
@@ -288,7 +292,10 @@ void Wake(Waiter* waiter) {
 
 void Post(std::coroutine_handle<> coroutine) { current_scheduler->Post(coroutine); }
 
-void Fatal(const char* message) { current_scheduler->platform().Fatal(message); }
+void Fatal(const char* message) {
+  current_scheduler->platform().Fatal(message);
+  __builtin_unreachable();
+}
 
 }  // namespace skiff::sched
 

@@ -66,7 +66,8 @@ class TimerHeap {
   uint64_t sequence_ = 0;
 };
 
-enum class TaskState : uint8_t { kReady, kRunning, kBlocked, kFinished };
+// kReady covers running: only a blocked task can be made ready.
+enum class TaskState : uint8_t { kReady, kBlocked, kFinished };
 
 }  // namespace skiff::sched
 
@@ -74,15 +75,18 @@ namespace skiff {
 
 class Task {
  public:
-  sched::ListNode link;       // first: in the ready queue
   void* sp = nullptr;         // saved stack pointer while switched out
+  Task* next_ready = nullptr; // in the ready queue
   sched::TaskState state = sched::TaskState::kReady;
   bool detached = false;
   bool joined = false;
   sched::Stack stack;
   std::function<void()> body;
   WaitQueue joiners;
-  sched::ListNode all;        // every task, for crash reports
+  struct AllNode {
+    sched::ListNode node;     // first: a ListNode* of the list is an AllNode*
+    Task* task;
+  } all{{}, this};            // every task, for crash reports
   struct _reent* reent = nullptr;   // newlib's per-task state (guest only)
   char name[32] = {};
 };
@@ -126,20 +130,35 @@ class Scheduler {
   [[noreturn]] void Fatal(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void RunCoroutines();
   void SwitchTo(Task* next);
-  void AfterSwitch();
+  // On the task switched to: |fake_stack| is what AddressSanitizer saved when it switched out
+  // (null for a new task).
+  void AfterSwitch(void* fake_stack);
   void Free(Task* task);
-  Task* PopReady() { return reinterpret_cast<Task*>(ready_.PopFront()); }
+  void FreeFinished();
+  // The ready queue: a FIFO singly linked through Task::next_ready. When a task runs, the
+  // loop is in it, so it is never empty then.
+  void PushReady(Task* task) {
+    task->next_ready = nullptr;
+    *(ready_head_ != nullptr ? &ready_tail_->next_ready : &ready_head_) = task;
+    ready_tail_ = task;
+  }
+  Task* PopReady() {
+    Task* task = ready_head_;
+    ready_head_ = task->next_ready;
+    return task;
+  }
 
   Platform* platform_;
   Task* current_;
   Task main_task_;
   Task loop_task_;
-  List ready_;
+  Task* ready_head_ = nullptr;
+  Task* ready_tail_ = nullptr;
   std::vector<std::coroutine_handle<>> coroutines_;   // for the loop to resume next
   std::vector<std::coroutine_handle<>> resuming_;
   List all_;
   TimerHeap timers_;
-  Task* reap_ = nullptr;   // a finished, detached task to free once off its stack
+  Task* reap_ = nullptr;   // finished, detached tasks for the loop to free, via next_ready
   uint64_t switches_ = 0;
 };
 

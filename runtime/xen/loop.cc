@@ -1,6 +1,7 @@
 #include "runtime/xen/loop.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include <new>
 
@@ -61,11 +62,17 @@ class XenPlatform final : public sched::Platform {
 
  private:
   void Arm(uint64_t deadline) {
+    long rc;
     if (deadline == kNever) {
-      VcpuOp(VCPUOP_stop_singleshot_timer, 0, nullptr);
+      rc = VcpuOp(VCPUOP_stop_singleshot_timer, 0, nullptr);
     } else {
       vcpu_set_singleshot_timer_t timer = {deadline, 0};   // a past deadline fires at once
-      VcpuOp(VCPUOP_set_singleshot_timer, 0, &timer);
+      rc = VcpuOp(VCPUOP_set_singleshot_timer, 0, &timer);
+    }
+    if (rc != 0) {
+      char message[96];
+      snprintf(message, sizeof(message), "Xen refused the singleshot timer: %s", ErrorName(rc));
+      x86::Crash(message);   // without it, every sleep would hang
     }
     armed_ = deadline;
   }
@@ -137,5 +144,7 @@ VcpuTimes GetVcpuTimes() {
   return {info.time[RUNSTATE_running], info.time[RUNSTATE_runnable],
           info.time[RUNSTATE_blocked]};
 }
+
+long NullHypercall() { return xen::Hypercall(__HYPERVISOR_xen_version, XENVER_version); }
 
 }  // namespace skiff

@@ -53,9 +53,15 @@ uint64_t Scale(uint64_t ticks, const TimeSnapshot& s) {
 
 uint64_t TscToNanoseconds(uint64_t ticks) { return Scale(ticks, ReadTime()); }
 
+// Xen keeps a time record per physical CPU; when the vCPU moves between them, a reading can
+// come out a little behind the last one. Never let the clock run backwards.
 uint64_t SystemTimeNanoseconds() {
+  static uint64_t last;
   TimeSnapshot s = ReadTime();
-  return s.system_time + Scale(x86::ReadTsc() - s.tsc_timestamp, s);
+  uint64_t now = s.system_time + Scale(x86::ReadTsc() - s.tsc_timestamp, s);
+  if (now < last) return last;
+  last = now;
+  return now;
 }
 
 uint64_t WallClockNanoseconds() {

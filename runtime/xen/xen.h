@@ -16,6 +16,7 @@ extern "C" {
 #include <xen/memory.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
+#include <xen/version.h>
 }
 
 #endif  // SKIFF_RUNTIME_XEN_XEN_H_

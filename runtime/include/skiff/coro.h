@@ -114,7 +114,10 @@ class SleepAwaiter {
   Timer timer_;
 };
 
-inline SleepAwaiter Sleep(uint64_t ns) { return SleepAwaiter(Now() + ns); }
+inline SleepAwaiter Sleep(uint64_t ns) {
+  uint64_t now = Now();
+  return SleepAwaiter(ns >= kNever - now ? kNever : now + ns);
+}
 
 // From a task: runs |co| on the event loop and parks the task until it ends.
 template <typename T>

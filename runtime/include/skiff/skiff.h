@@ -23,6 +23,9 @@ struct VcpuTimes {
 };
 VcpuTimes GetVcpuTimes();
 
+// One hypercall that does no work (xen_version XENVER_version), to measure hypercall cost.
+long NullHypercall();
+
 }  // namespace skiff
 
 #endif  // SKIFF_SKIFF_H_

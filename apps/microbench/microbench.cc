@@ -1,0 +1,164 @@
+// The runtime's costs, measured from inside the guest: microbench [SCALE]
+// Prints one line per figure: "NAME: median N ns, p99 N ns (N samples)". SCALE (default 1)
+// multiplies the sample counts. Times come from skiff::Now() (pvclock), so each sample also
+// holds one clock read; "clock read" shows what that is.
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "skiff/evtchn.h"
+#include "skiff/sched.h"
+#include "skiff/skiff.h"
+
+namespace {
+
+int scale = 1;
+
+void Report(const char* name, std::vector<uint64_t>& samples) {
+  std::sort(samples.begin(), samples.end());
+  size_t n = samples.size();
+  printf("%s: median %lu ns, p99 %lu ns (%zu samples)\n", name, samples[n / 2],
+         samples[std::min(n - 1, n * 99 / 100)], n);
+}
+
+std::vector<uint64_t> Samples(int count) {
+  std::vector<uint64_t> samples;
+  samples.reserve(count * scale);
+  return samples;
+}
+
+void ClockRead() {
+  auto samples = Samples(10000);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    samples.push_back(skiff::Now() - start);
+  }
+  Report("clock read", samples);
+}
+
+// From a Yield() in one task to the next task running: one switch.
+void TaskSwitch() {
+  auto samples = Samples(10000);
+  uint64_t yielded_at = 0;
+  bool done = false;
+  auto a = skiff::Spawn([&] {
+    while (!done) {
+      yielded_at = skiff::Now();
+      skiff::Yield();
+    }
+  }, {.name = "switch-a"});
+  auto b = skiff::Spawn([&] {
+    skiff::Yield();   // let a go first
+    while (samples.size() < samples.capacity()) {
+      uint64_t now = skiff::Now();
+      if (yielded_at != 0) samples.push_back(now - yielded_at);
+      yielded_at = 0;
+      skiff::Yield();
+    }
+    done = true;
+  }, {.name = "switch-b"});
+  skiff::Join(*a);
+  skiff::Join(*b);
+  Report("task switch", samples);
+}
+
+// A Yield() that returns after another task (and the event loop) has had its turn.
+void YieldRoundTrip() {
+  auto samples = Samples(10000);
+  bool done = false;
+  auto other = skiff::Spawn([&] {
+    while (!done) skiff::Yield();
+  }, {.name = "yield-other"});
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    skiff::Yield();
+    samples.push_back(skiff::Now() - start);
+  }
+  done = true;
+  skiff::Join(*other);
+  Report("yield round trip", samples);
+}
+
+// A task sends on one end of an interdomain pair of this domain's own ports; another task
+// waits on the other end and answers; the first wakes on the answer.
+void EventRoundTrip() {
+  auto samples = Samples(2000);
+  auto a = skiff::EventChannel::AllocUnbound(skiff::kDomidSelf);
+  if (!a) {
+    printf("event round trip: %s\n", a.error().message.c_str());
+    return;
+  }
+  auto b = skiff::EventChannel::BindInterdomain(skiff::kDomidSelf, a->port());
+  if (!b) {
+    printf("event round trip: %s\n", b.error().message.c_str());
+    return;
+  }
+  size_t rounds = samples.capacity();
+  auto echo = skiff::Spawn([&] {
+    for (size_t i = 0; i < rounds; i++) {
+      b->Wait();
+      (void)b->Send();
+    }
+  }, {.name = "echo"});
+  for (size_t i = 0; i < rounds; i++) {
+    uint64_t start = skiff::Now();
+    (void)a->Send();
+    a->Wait();
+    samples.push_back(skiff::Now() - start);
+  }
+  skiff::Join(*echo);
+  Report("event channel round trip", samples);
+}
+
+// How late a sleeping task runs after its deadline.
+void TimerDelay() {
+  auto samples = Samples(200);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t deadline = skiff::Now() + 1000000;
+    skiff::SleepUntil(deadline);
+    samples.push_back(skiff::Now() - deadline);
+  }
+  Report("timer deadline to task", samples);
+}
+
+void NullHypercall() {
+  auto samples = Samples(2000);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    skiff::NullHypercall();
+    samples.push_back(skiff::Now() - start);
+  }
+  Report("null hypercall", samples);
+}
+
+void MallocFree() {
+  auto samples = Samples(10000);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    void* volatile p = malloc(64 + i % 512);
+    free(p);
+    samples.push_back(skiff::Now() - start);
+  }
+  Report("malloc+free", samples);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) scale = atoi(argv[1]);
+  if (scale < 1 || scale > 100) {
+    printf("microbench: SCALE must be 1 to 100, not '%s'\n", argv[1]);
+    return 2;
+  }
+  ClockRead();
+  TaskSwitch();
+  YieldRoundTrip();
+  EventRoundTrip();
+  TimerDelay();
+  NullHypercall();
+  MallocFree();
+  return 0;
+}
