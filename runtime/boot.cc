@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include <string_view>
+
 #include "boot/layout.h"
 
 #include "runtime/arch/x86/cpu.h"
@@ -72,6 +74,32 @@ void SetUpMemory() {
   }
 }
 
+struct RuntimeOptions {
+  bool callback_upcall = false;
+} options;
+
+// Words of the command line that start with "skiff." are the runtime's, not the app's:
+// takes them out of argv and returns the new argc. An unknown one ends the guest.
+int TakeRuntimeOptions(int argc, char** args) {
+  int kept = 1;
+  for (int i = 1; i < argc; i++) {
+    std::string_view arg = args[i];
+    if (arg.substr(0, 6) != "skiff.") {
+      args[kept++] = args[i];
+    } else if (arg == "skiff.upcall=vector") {
+      options.callback_upcall = false;
+    } else if (arg == "skiff.upcall=callback") {
+      options.callback_upcall = true;
+    } else {
+      xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
+                        "skiff.upcall=vector|callback)\n", args[i]);
+      ExitGuest(2);
+    }
+  }
+  args[kept] = nullptr;
+  return kept;
+}
+
 }  // namespace
 
 bool IsDom0() { return boot_info.dom0; }
@@ -102,15 +130,17 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
                       boot_info.cmdline_length, xen::kMaxCmdline - 1);
     ExitGuest(2);
   }
-  xen::StartEventLoop({boot_stack_bottom, SKIFF_BOOT_STACK_SIZE, boot_stack_guard,
-                       static_cast<size_t>(boot_stack_bottom - boot_stack_guard)});
   argv[0] = const_cast<char*>(skiff_app_name);
   ParsedCmdline parsed = SplitCmdline(boot_info.cmdline, argv, 1, kMaxArgs);
   if (parsed.error != nullptr) {
     xen::ConsolePrint("skiff: bad command line: %s\n", parsed.error);
     ExitGuest(2);
   }
+  int argc = TakeRuntimeOptions(parsed.argc, argv);
+  xen::StartEventLoop({boot_stack_bottom, SKIFF_BOOT_STACK_SIZE, boot_stack_guard,
+                       static_cast<size_t>(boot_stack_bottom - boot_stack_guard)},
+                      options.callback_upcall);
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
-  exit(main(parsed.argc, argv));
+  exit(main(argc, argv));
 }

@@ -104,15 +104,13 @@ bool UseCallbackVector() {
 }  // namespace
 
 EventPorts& Ports() { return ports; }
-const char* UpcallMode() { return upcall_mode; }
-
-void StartEventLoop(const sched::Stack& main_stack) {
+void StartEventLoop(const sched::Stack& main_stack, bool callback_upcall) {
   vcpu_info* vcpu = &SharedInfo()->vcpu_info[0];
   ports.Attach(SharedInfo(), vcpu);
   skiff_upcall_pending = &vcpu->evtchn_upcall_pending;
   x86::SetInterruptGate(kUpcallVector, skiff_upcall_entry);
   x86::SetInterruptGate(kSpuriousVector, skiff_spurious_entry);
-  if (UsePerVcpuVector()) {
+  if (!callback_upcall && UsePerVcpuVector()) {
     upcall_mode = "per-vCPU vector";
     skiff_upcall_eoi = 1;
   } else if (UseCallbackVector()) {
@@ -144,6 +142,8 @@ VcpuTimes GetVcpuTimes() {
   return {info.time[RUNSTATE_running], info.time[RUNSTATE_runnable],
           info.time[RUNSTATE_blocked]};
 }
+
+const char* EventUpcall() { return xen::upcall_mode; }
 
 long NullHypercall() { return xen::Hypercall(__HYPERVISOR_xen_version, XENVER_version); }
 

@@ -11,14 +11,12 @@
 
 namespace skiff::xen {
 
-// Installs the upcall (the per-vCPU vector, else HVM_PARAM_CALLBACK_IRQ), binds VIRQ_TIMER
-// and starts the scheduler with the calling context, on |main_stack|, as the task "main".
-void StartEventLoop(const sched::Stack& main_stack);
+// Installs the upcall (the per-vCPU vector, else, or if |callback_upcall|, the domain-wide
+// callback vector of HVM_PARAM_CALLBACK_IRQ), binds VIRQ_TIMER and starts the scheduler
+// with the calling context, on |main_stack|, as the task "main".
+void StartEventLoop(const sched::Stack& main_stack, bool callback_upcall);
 
 EventPorts& Ports();
-
-// "per-vCPU vector" or "callback vector": how events reach the vCPU.
-const char* UpcallMode();
 
 }  // namespace skiff::xen
 

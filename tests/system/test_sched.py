@@ -38,6 +38,20 @@ class SchedInDom0(unittest.TestCase):
     def test_coroutines(self):
         out = self.assertPasses("coroutines")
         self.assertIn("ok: a coroutine awaits 100 events on a port", out)
+        self.assertIn("events arrive through the per-vCPU vector", out)
+
+    def test_the_callback_vector_fallback(self):
+        out = self.assertPasses("skiff.upcall=callback coroutines")
+        self.assertIn("events arrive through the callback vector", out)
+        self.assertIn("ok: a coroutine awaits 100 events on a port", out)
+        out = self.assertPasses("idle skiff.upcall=callback")
+        self.assertIn("ok: the vCPU ran less than a tenth of the time it slept", out)
+
+    def test_unknown_runtime_option(self):
+        rc, out = sandbox("dom0", SCHED_TEST, "--cmdline", "skiff.upcall=magic idle")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("skiff: unknown runtime option 'skiff.upcall=magic'", out)
+        self.assertIn("FAIL: guest sched_test exited with status 2", out)
 
     def test_stack_overflow_names_the_task(self):
         rc, out = sandbox("dom0", SCHED_TEST, "--cmdline", "overflow")

@@ -23,6 +23,11 @@ struct VcpuTimes {
 };
 VcpuTimes GetVcpuTimes();
 
+// How event channel upcalls reach the vCPU: "per-vCPU vector" (HVMOP_set_evtchn_upcall_vector)
+// or "callback vector" (HVM_PARAM_CALLBACK_IRQ; also chosen by the command-line option
+// skiff.upcall=callback).
+const char* EventUpcall();
+
 // One hypercall that does no work (xen_version XENVER_version), to measure hypercall cost.
 long NullHypercall();
 

@@ -8,7 +8,7 @@ import time
 
 # TCG only: KVM here has no nested SVM. Debian's Xen needs NPT (it has no shadow paging), and
 # SMAP under TCG kills a PV dom0.
-BASE = ["qemu-system-x86_64", "-accel", "tcg", "-M", "pc", "-cpu", "qemu64,+svm,+npt,+rdtscp",
+BASE = ["qemu-system-x86_64", "-accel", "tcg", "-M", "pc", "-cpu", "qemu64,+svm,+npt",
         "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 

@@ -360,6 +360,7 @@ int Errors() {
 
 int main(int argc, char** argv) {
   std::string_view test = argc > 1 ? argv[1] : "";
+  printf("events arrive through the %s\n", skiff::EventUpcall());
   if (test == "clocks") return Clocks();
   if (test == "sleep") return Sleep();
   if (test == "events") return Events();
