@@ -13,6 +13,7 @@
 #include "runtime/exit.h"
 #include "runtime/mm/memory.h"
 #include "runtime/xen/console.h"
+#include "runtime/xen/grants.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/loop.h"
 #include "runtime/xen/shared_info.h"
@@ -140,6 +141,7 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
   xen::StartEventLoop({boot_stack_bottom, SKIFF_BOOT_STACK_SIZE, boot_stack_guard,
                        static_cast<size_t>(boot_stack_bottom - boot_stack_guard)},
                       options.callback_upcall);
+  xen::InitGrants(boot_info);
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));
