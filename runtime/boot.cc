@@ -18,6 +18,7 @@
 #include "runtime/xen/loop.h"
 #include "runtime/xen/shared_info.h"
 #include "runtime/xen/start_info.h"
+#include "runtime/xen/store.h"
 #include "runtime/xen/xenstore.h"
 #include "skiff/skiff.h"
 
@@ -142,6 +143,7 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
                        static_cast<size_t>(boot_stack_bottom - boot_stack_guard)},
                       options.callback_upcall);
   xen::InitGrants(boot_info);
+  xen::StartXenstore(boot_info.dom0);
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

@@ -12,7 +12,8 @@ namespace {
 
 xenstore_domain_interface* ring;
 evtchn_port_t port;
-uint32_t next_id = 1;
+// Apart from the ids of runtime/xen/xs_client.cc, which may have used the ring before.
+uint32_t next_id = 0x80000000;
 
 // xenstored answers within milliseconds; five seconds means it is gone.
 bool WaitFor(bool (*ready)()) { return PollUntil(ready, 5000000000); }

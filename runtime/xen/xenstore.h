@@ -1,6 +1,7 @@
-// A minimal synchronous xenstore client over the ring (HVM_PARAM_STORE_PFN/EVTCHN,
-// [xen/io/xs_wire.h]): one request at a time, polling. Enough for the exit status;
-// the full client (watches, transactions, many tasks) replaces it.
+// A minimal synchronous xenstore writer over the ring (HVM_PARAM_STORE_PFN/EVTCHN,
+// [xen/io/xs_wire.h]): one request, polling, for the exit status, which must get out even
+// from a crash or from the event loop. The client of runtime/xen/store.h does everything
+// else; this one takes the ring over at exit, with request ids of its own.
 #ifndef SKIFF_RUNTIME_XEN_XENSTORE_H_
 #define SKIFF_RUNTIME_XEN_XENSTORE_H_
 

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "runtime/sched/scheduler.h"
 #include "runtime/xen/evtchn_2l.h"
 
@@ -21,6 +23,7 @@ class FakePlatform final : public sched::Platform {
   uint64_t Now() override { return now; }
 
   void PollEvents() override {
+    if (on_poll) on_poll();
     if (ports.Pending()) ports.Dispatch();
   }
 
@@ -84,6 +87,7 @@ class FakePlatform final : public sched::Platform {
   uint64_t idles = 0;
   int stacks_in_use = 0;
   xen::EventPorts ports;
+  std::function<void()> on_poll;   // a fake device's turn, before the events are dispatched
 
  private:
   shared_info shared_ = {};

@@ -26,6 +26,8 @@ class EventChannel {
   static Result<EventChannel> AllocUnbound(uint16_t remote);
   // The other end of |remote|'s unbound port |remote_port|.
   static Result<EventChannel> BindInterdomain(uint16_t remote, uint32_t remote_port);
+  // A port Xen bound when it made the domain (the console's, xenstore's).
+  static Result<EventChannel> Adopt(uint32_t port);
 
   EventChannel() = default;
   EventChannel(EventChannel&& other) noexcept;
@@ -50,7 +52,6 @@ class EventChannel {
  private:
   struct State;
   explicit EventChannel(std::unique_ptr<State> state);
-  static Result<EventChannel> Adopt(uint32_t port);
 
   std::unique_ptr<State> state_;
 };

@@ -31,6 +31,12 @@ bool Check(bool ok, const char* what) {
   return ok;
 }
 
+// For a case that cannot go on: says why and gives the case's failing status.
+int Fail(const char* what) {
+  Check(false, what);
+  return 1;
+}
+
 // An interdomain pair of this domain's own ports: what one end sends, the other receives.
 struct SelfPair {
   skiff::EventChannel a, b;
@@ -139,7 +145,7 @@ int Events() {
   uint64_t start = skiff::Now();
   auto ta = skiff::Spawn(side(pair->a, &received_a, true), {.name = "ping"});
   auto tb = skiff::Spawn(side(pair->b, &received_b, false), {.name = "pong"});
-  if (!ta || !tb) return Check(false, "spawn ping and pong");
+  if (!ta || !tb) return Fail("spawn ping and pong");
   skiff::Join(*ta);
   skiff::Join(*tb);
   uint64_t took = skiff::Now() - start;
@@ -192,7 +198,7 @@ int Tasks() {
           }
         },
         {.name = name, .stack_size = 16 * 1024});
-    if (!task) return Check(false, task.error().message.c_str());
+    if (!task) return Fail(task.error().message.c_str());
     tasks.push_back(*task);
   }
   uint64_t start = skiff::Now();
@@ -265,9 +271,9 @@ int Tasks() {
 int Overflow() {
   auto task = skiff::Spawn([] { printf("%d\n", Recurse(0)); },
                            {.name = "deep-recursion", .stack_size = 16 * 1024});
-  if (!task) return Check(false, task.error().message.c_str());
+  if (!task) return Fail(task.error().message.c_str());
   skiff::Join(*task);
-  return Check(false, "the overflow was not caught");
+  return Fail("the overflow was not caught");
 }
 
 // While the guest sleeps, Xen counts the vCPU as blocked, not running.

@@ -1,0 +1,144 @@
+// The grant reference allocator over v1 entries in plain memory, standing in for the frames
+// that Xen maps into the guest.
+#include "runtime/xen/grant_table.h"
+
+#include <errno.h>
+
+#include <memory>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/fake_platform.h"
+
+namespace skiff::xen {
+namespace {
+
+constexpr uint32_t kPerFrame = GrantTable::kEntriesPerFrame;
+constexpr uint32_t kFirstFrameRefs = kPerFrame - GNTTAB_NR_RESERVED_ENTRIES;
+
+// Frames of entries that "Xen" maps on request, up to a limit of its own.
+struct Frames {
+  uint32_t xen_limit = 64;
+  std::vector<std::unique_ptr<grant_entry_v1_t[]>> mapped;
+
+  static grant_entry_v1_t* Map(void* arg, uint32_t index) {
+    auto* self = static_cast<Frames*>(arg);
+    if (index >= self->xen_limit || index != self->mapped.size()) return nullptr;
+    self->mapped.emplace_back(new grant_entry_v1_t[kPerFrame]());
+    return self->mapped.back().get();
+  }
+  grant_entry_v1_t& entry(grant_ref_t ref) { return mapped[ref / kPerFrame][ref % kPerFrame]; }
+};
+
+TEST(GrantTable, OfferFillsTheEntryAndSkipsTheReservedOnes) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 4);
+  Result<grant_ref_t> ref = table.Offer(7, 0x1234, false);
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  EXPECT_GE(*ref, GNTTAB_NR_RESERVED_ENTRIES);
+  grant_entry_v1_t& e = frames.entry(*ref);
+  EXPECT_EQ(e.domid, 7);
+  EXPECT_EQ(e.frame, 0x1234u);
+  EXPECT_EQ(e.flags, GTF_permit_access);
+  Result<grant_ref_t> readonly = table.Offer(7, 0x1235, true);
+  ASSERT_TRUE(readonly.ok());
+  EXPECT_EQ(frames.entry(*readonly).flags, GTF_permit_access | GTF_readonly);
+  for (grant_ref_t r = 0; r < GNTTAB_NR_RESERVED_ENTRIES; r++) {
+    EXPECT_EQ(frames.mapped[0][r].flags, 0) << "reserved entry " << r << " was used";
+  }
+}
+
+TEST(GrantTable, FramesAreMappedOnlyWhenNeeded) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 4);
+  EXPECT_EQ(table.frames(), 0u);
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(1, i, false).ok());
+  EXPECT_EQ(table.frames(), 1u);
+  Result<grant_ref_t> next = table.Offer(1, 99, false);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(table.frames(), 2u);
+  EXPECT_EQ(*next / kPerFrame, 1u);
+}
+
+TEST(GrantTable, FullTableIsEnospcWithAMessage) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 2);
+  for (uint32_t i = 0; i < kFirstFrameRefs + kPerFrame; i++) {
+    ASSERT_TRUE(table.Offer(1, i, false).ok());
+  }
+  Result<grant_ref_t> full = table.Offer(1, 1, false);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, ENOSPC);
+  EXPECT_NE(full.error().message.find("in use"), std::string::npos) << full.error().message;
+}
+
+TEST(GrantTable, XenRefusingAFrameIsEnospc) {
+  Frames frames;
+  frames.xen_limit = 1;
+  GrantTable table(Frames::Map, &frames, 32);
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(1, i, false).ok());
+  Result<grant_ref_t> refused = table.Offer(1, 1, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ENOSPC);
+}
+
+TEST(GrantTable, FramesBeyond32BitsAreRefused) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  Result<grant_ref_t> ref = table.Offer(1, uint64_t{1} << 32, false);
+  ASSERT_FALSE(ref.ok());
+  EXPECT_EQ(ref.error().code, EINVAL);
+}
+
+TEST(GrantTable, EndClearsTheEntryAndTheRefIsReused) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  grant_ref_t ref = *table.Offer(3, 0x10, false);
+  size_t free_before = table.free_entries();
+  EXPECT_TRUE(table.End(ref));
+  EXPECT_EQ(frames.entry(ref).flags, 0);
+  EXPECT_EQ(table.free_entries(), free_before + 1);
+  EXPECT_EQ(*table.Offer(3, 0x11, false), ref);
+}
+
+TEST(GrantTable, EndWhileMappedKeepsTheEntry) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  grant_ref_t ref = *table.Offer(3, 0x10, false);
+  size_t free_before = table.free_entries();
+  for (uint16_t in_use : {uint16_t{GTF_reading}, uint16_t{GTF_writing}}) {
+    frames.entry(ref).flags |= in_use;   // what Xen sets while the backend maps it
+    EXPECT_FALSE(table.End(ref));
+    EXPECT_TRUE(frames.entry(ref).flags & GTF_permit_access);
+    EXPECT_EQ(table.free_entries(), free_before);
+    frames.entry(ref).flags &= ~in_use;
+  }
+  EXPECT_TRUE(table.End(ref));
+}
+
+class GrantTableWaitTest : public SchedulerTest {};
+
+// A task that found the table full waits on space() and gets the next freed entry.
+TEST_F(GrantTableWaitTest, EndWakesATaskWaitingForSpace) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  std::vector<grant_ref_t> refs;
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) refs.push_back(*table.Offer(1, i, false));
+  bool got = false;
+  auto waiter = Spawn([&] {
+    while (!table.Offer(1, 500, false).ok()) {
+      ASSERT_TRUE(table.space().WaitUntil(Now() + 1000));
+    }
+    got = true;
+  });
+  ASSERT_TRUE(waiter.ok());
+  Yield();
+  EXPECT_FALSE(got);
+  EXPECT_TRUE(table.End(refs[0]));
+  Join(*waiter);
+  EXPECT_TRUE(got);
+}
+
+}  // namespace
+}  // namespace skiff::xen
