@@ -1,4 +1,5 @@
 // The runtime's costs, measured from inside the guest: microbench [SCALE]
+// (It uses the runtime's own xenstore client header, runtime/xen/store.h.)
 // Prints one line per figure: "NAME: median N ns, p99 N ns (N samples)". SCALE (default 1)
 // multiplies the sample counts. Times come from skiff::Now() (pvclock), so each sample also
 // holds one clock read; "clock read" shows what that is.
@@ -9,7 +10,9 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/xen/store.h"
 #include "skiff/evtchn.h"
+#include "skiff/grant.h"
 #include "skiff/sched.h"
 #include "skiff/skiff.h"
 
@@ -134,6 +137,43 @@ void NullHypercall() {
   Report("null hypercall", samples);
 }
 
+// A read of the domain's own name from xenstore, request to reply (domU only).
+void XenstoreRead() {
+  auto store = skiff::xen::Xenstore();
+  if (!store) {
+    printf("xenstore read: skipped: %s\n", store.error().message.c_str());
+    return;
+  }
+  auto samples = Samples(500);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    auto name = (*store)->Read("name");
+    samples.push_back(skiff::Now() - start);
+    if (!name) {
+      printf("xenstore read: %s\n", name.error().message.c_str());
+      return;
+    }
+  }
+  Report("xenstore read", samples);
+}
+
+// Granting a fresh page to dom0 and ending the grant.
+void GrantOfferEnd() {
+  auto samples = Samples(2000);
+  for (size_t i = 0; i < samples.capacity(); i++) {
+    uint64_t start = skiff::Now();
+    {
+      auto page = skiff::GrantedPage::Offer(0);
+      if (!page) {
+        printf("grant offer+end: %s\n", page.error().message.c_str());
+        return;
+      }
+    }
+    samples.push_back(skiff::Now() - start);
+  }
+  Report("grant offer+end", samples);
+}
+
 void MallocFree() {
   auto samples = Samples(10000);
   for (size_t i = 0; i < samples.capacity(); i++) {
@@ -160,5 +200,7 @@ int main(int argc, char** argv) {
   TimerDelay();
   NullHypercall();
   MallocFree();
+  XenstoreRead();
+  GrantOfferEnd();
   return 0;
 }
