@@ -167,9 +167,12 @@ void XenbusFrontend::Run() {
     driver_.Teardown(device_);
     set_up_ = false;
   }
-  if (stopping_ && !failed_) {
+  // Closing, then Closed when asked to stop; only Closing after a failure, so the backend
+  // lets go (as Linux's xenbus_dev_fatal does). A device already Closed stays so: a Closing
+  // from a Closed frontend makes a backend start over.
+  if (state_ != XenbusState::kClosed) {
     (void)SetState(XenbusState::kClosing);
-    (void)SetState(XenbusState::kClosed);
+    if (!failed_) (void)SetState(XenbusState::kClosed);
   }
   (void)store_.Unwatch(*watch_);
 }
@@ -205,15 +208,7 @@ bool XenbusFrontend::Step(XenbusState backend) {
         if (!Move(XenbusState::kConnected)) return false;
       }
       return true;
-    case XenbusState::kClosing:
-      if (set_up_) {
-        driver_.Teardown(device_);
-        set_up_ = false;
-      }
-      if (state_ != XenbusState::kClosing && state_ != XenbusState::kClosed) {
-        if (!Move(XenbusState::kClosing)) return false;
-      }
-      return true;
+    case XenbusState::kClosing:   // the backend waits for us to close, as Linux's do
     case XenbusState::kClosed:
       if (set_up_) {
         driver_.Teardown(device_);

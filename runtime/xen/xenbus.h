@@ -5,10 +5,10 @@
 // Each device gets a task ("xenbus-<type>-<id>") that follows the backend's state (a watch on
 // <backend>/state) through one exhaustive switch, calling the driver to set up, connect and
 // tear down, and answering with the frontend's own state: Initialising, then Initialised
-// once the driver has published its rings, Connected once the backend is, Closing and Closed
-// when it goes away; and back to Initialising when it comes back. A backend that does not
-// move on in time ends the task with an error that names the device and the state it waited
-// in.
+// once the driver has published its rings, Connected once the backend is, Closed when it
+// closes (Closing or Closed); and back to Initialising when it comes back. A backend that
+// does not move on in time ends the task with an error that names the device and the state
+// it waited in, and the frontend Closing.
 #ifndef SKIFF_RUNTIME_XEN_XENBUS_H_
 #define SKIFF_RUNTIME_XEN_XENBUS_H_
 
@@ -72,7 +72,7 @@ class XenbusFrontend {
  public:
   XenbusFrontend(XenstoreClient& store, XenbusDevice device, XenbusDriver& driver,
                  XenbusOptions options = {});
-  // Closes the device (Closing, then Closed) and joins its task.
+  // Closes the device (Closing, then Closed, unless it is Closed) and joins its task.
   ~XenbusFrontend();
   XenbusFrontend(const XenbusFrontend&) = delete;
   XenbusFrontend& operator=(const XenbusFrontend&) = delete;

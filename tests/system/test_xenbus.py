@@ -42,13 +42,15 @@ class AsDomU(unittest.TestCase):
     def setUpClass(cls):
         dom0_side = ("d=$(xl domid watch); xenstore-write /local/domain/$d/data/counter 41; "
                      "xenstore-write /local/domain/$d/data/poke hello")
+        # dom0's commands run once every guest is up: "watch" goes last, so that they follow
+        # its "ready" closely.
         cls.rc, cls.out = sandbox(
             "full",
             XENBUS_TEST, "--name", "store", "--cmdline", "store",
-            XENBUS_TEST, "--name", "watch", "--cmdline", "watch", "--ready", "ready for dom0",
             XENBUS_TEST, "--name", "grants", "--cmdline", "grants",
             XENBUS_TEST, "--name", "devices", "--cmdline", "devices", "--vif", "--disk", "16M",
-            "--cmd", dom0_side, "--timeout", "120")
+            XENBUS_TEST, "--name", "watch", "--cmdline", "watch", "--ready", "ready for dom0",
+            "--cmd", dom0_side, "--timeout", "180")
 
     def assertGuestPassed(self, name):
         self.assertIn(f"sandbox: guest {name}: exit status 0", self.out)

@@ -60,6 +60,19 @@ void FakeXenstored::RunAhead() {
   platform_->Raise(port_);
 }
 
+void FakeXenstored::Put(const std::string& path, const std::string& value) {
+  CreateParents(&nodes, path);
+  nodes[path].value = value;
+  Changed(nullptr, path, false);
+}
+
+void FakeXenstored::Remove(const std::string& path) {
+  for (auto it = nodes.begin(); it != nodes.end();) {
+    it = IsUnder(it->first, path) ? nodes.erase(it) : std::next(it);
+  }
+  Changed(nullptr, path, true);
+}
+
 void FakeXenstored::Poll() {
   if (stalled) return;
   ReadRequests();
@@ -120,6 +133,7 @@ void FakeXenstored::Handle(const xsd_sockmsg& header, const std::string& payload
     case XS_WRITE:
       CreateParents(&tree, path);
       tree[path].value = payload.substr(path.size() + 1);
+      writes.emplace_back(path, tree[path].value);
       Changed(tx, path, false);
       return Reply(header, XS_WRITE, ok);
     case XS_MKDIR:

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/xen/xs_client.h"
@@ -47,10 +48,14 @@ class FakeXenstored {
   void SendWatchEvent(const std::string& path, const std::string& token);
   // Moves rsp_prod more than a ring ahead of rsp_cons.
   void RunAhead();
+  // Changes the tree as another domain (dom0, a backend) would, firing watches.
+  void Put(const std::string& path, const std::string& value);
+  void Remove(const std::string& path);   // |path| and everything under it
 
   Tree nodes;
   uint64_t requests = 0;   // answered or held
   uint64_t kicks = 0;      // the client's notifications
+  std::vector<std::pair<std::string, std::string>> writes;   // the client's XS_WRITEs, in order
 
   // Faults.
   bool stalled = false;             // reads and writes nothing

@@ -91,25 +91,32 @@ int Clocks() {
 }
 
 // Sleeps of 10 ms wake between 10 and 15 ms later: never early, and late only when the
-// emulator's host is busy elsewhere, which the sandbox cannot rule out, so 2 of 20 may be.
-// First two seconds for the sandbox's other guests to finish booting (the emulated CPUs are
-// shared), and one sleep to warm up the emulator's code cache.
-int Sleep() {
-  skiff::SleepFor(2000 * kMs);
-  skiff::SleepFor(10 * kMs);
+// emulator's host is busy elsewhere, which the sandbox cannot rule out. So a round of 20 may
+// have 2 late, and a round spoilt by a busy host (all printed) is tried again, up to three.
+// First two seconds for the sandbox's other guests to finish booting, and one sleep to warm up
+// the emulator's code cache.
+bool SleepRound(int round) {
   std::vector<uint64_t> slept;
   for (int i = 0; i < 20; i++) {
     uint64_t start = skiff::Now();
     skiff::SleepFor(10 * kMs);
     slept.push_back(skiff::Now() - start);
-    printf("slept %lu us\n", slept.back() / 1000);
+    printf("round %d: slept %lu us\n", round, slept.back() / 1000);
   }
   std::sort(slept.begin(), slept.end());
   auto late = std::count_if(slept.begin(), slept.end(), [](uint64_t t) { return t > 15 * kMs; });
-  printf("median %lu us, %ld of 20 later than 15 ms\n", slept[10] / 1000, late);
-  Check(slept.front() >= 10 * kMs, "no sleep of 10 ms woke early");
-  Check(slept[10] <= 12 * kMs, "the median sleep of 10 ms woke within 12 ms");
-  Check(late <= 2, "at least 18 of 20 sleeps of 10 ms woke within 15 ms");
+  printf("round %d: median %lu us, %ld of 20 later than 15 ms\n", round, slept[10] / 1000, late);
+  Check(slept.front() >= 10 * kMs, "no sleep of 10 ms woke early");   // never excused
+  return slept[10] <= 12 * kMs && late <= 2;
+}
+
+int Sleep() {
+  skiff::SleepFor(2000 * kMs);
+  skiff::SleepFor(10 * kMs);
+  bool prompt = false;
+  for (int round = 1; round <= 3 && !prompt; round++) prompt = SleepRound(round);
+  Check(prompt, "in a round of 20 sleeps of 10 ms, the median woke within 12 ms and at least "
+                "18 within 15 ms");
   return failures;
 }
 

@@ -183,7 +183,7 @@ int WatchAndTransaction() {
     if (attempts == 1) {
       printf("ready for dom0\n");
       fflush(stdout);
-      if (!counted.WaitUntil(skiff::Now() + 60'000'000'000)) {
+      if (!counted.WaitUntil(skiff::Now() + 150'000'000'000)) {
         return skiff::MakeError(ETIMEDOUT, "dom0 never wrote data/counter");
       }
     }
@@ -197,7 +197,7 @@ int WatchAndTransaction() {
          final_value.ok() ? final_value->c_str() : "missing");
   Check(done.ok() && attempts >= 2 && final_value.ok() && *final_value == "42",
         "a transaction that dom0's write conflicted with was retried and committed");
-  Check(poked.WaitUntil(skiff::Now() + 60'000'000'000) && poke_value == "hello",
+  Check(poked.WaitUntil(skiff::Now() + 150'000'000'000) && poke_value == "hello",
         "a watch fired when dom0 ran xenstore-write");
   Check(store->Unwatch(*poke).ok() && store->Unwatch(*counter).ok(), "unwatches");
   return failures;
