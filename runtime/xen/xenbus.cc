@@ -2,25 +2,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 namespace skiff::xen {
-namespace {
-
-// Parses a decimal xenstore value that must fit in [0, max].
-bool ParseNumber(std::string_view text, uint64_t max, uint64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-    if (value > max) return false;
-  }
-  *out = value;
-  return true;
-}
-
-}  // namespace
 
 const char* StateName(XenbusState state) {
   switch (state) {
@@ -53,8 +36,8 @@ Result<std::vector<XenbusDevice>> Enumerate(XenstoreClient& store, std::string_v
                        device.node.c_str(), backend.error().message.c_str());
     }
     Result<std::string> backend_id = store.Read(device.node + "/backend-id");
-    uint64_t domid;
-    if (!backend_id || !ParseNumber(*backend_id, 0x7fef, &domid)) {
+    uint32_t domid;
+    if (!backend_id || !ParseDecimal(*backend_id, DOMID_FIRST_RESERVED - 1, &domid)) {
       return MakeError(EPROTO, "xenbus: %s has no valid backend-id", device.node.c_str());
     }
     if (backend->empty() || (*backend)[0] != '/') {
@@ -117,8 +100,8 @@ Result<XenbusState> XenbusFrontend::ReadBackendState() {
     if (text.error().code == ENOENT) return XenbusState::kClosed;
     return text.error();
   }
-  uint64_t value;
-  if (!ParseNumber(*text, 8, &value)) {
+  uint32_t value;
+  if (!ParseDecimal(*text, 8, &value)) {
     return MakeError(EPROTO, "xenbus: %s/state is '%s', not a xenbus state",
                      device_.backend.c_str(), text->c_str());
   }

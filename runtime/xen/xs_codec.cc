@@ -21,7 +21,8 @@ bool SplitStrings(std::string_view payload, std::vector<std::string_view>* out) 
   return true;
 }
 
-// A decimal number of at most |max|, no sign, no leading zeros but "0" itself.
+}  // namespace
+
 bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value) {
   if (text.empty() || text.size() > 10 || (text[0] == '0' && text.size() > 1)) return false;
   uint64_t n = 0;
@@ -33,8 +34,6 @@ bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value) {
   *value = static_cast<uint32_t>(n);
   return true;
 }
-
-}  // namespace
 
 const char* XsTypeName(uint32_t type) {
   static constexpr const char* kNames[XS_TYPE_COUNT] = {

@@ -80,6 +80,9 @@ Result<void> CheckHeader(const xsd_sockmsg& header, std::string_view what);
 // An XS_ERROR payload ("ENOENT\0") to its errno, by xs_wire.h's xsd_errors table.
 Result<int> ParseError(std::string_view payload);
 
+// A xenstore number: decimal, at most |max|, no sign, no leading zeros but "0" itself.
+bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value);
+
 // The "OK\0" that acknowledges a write, mkdir, rm, set_perms, watch, unwatch or end.
 Result<void> ParseAck(std::string_view payload, std::string_view what);
 

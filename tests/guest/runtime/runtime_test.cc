@@ -18,12 +18,11 @@
 #include <vector>
 
 #include "skiff/skiff.h"
+#include "tests/guest/check.h"
 
 extern "C" char __text_start[], __image_end[];
 
 namespace {
-
-int failures = 0;
 
 // A global with a constructor: the runtime runs it before main().
 struct Constructed {
@@ -31,11 +30,6 @@ struct Constructed {
   int value;
 };
 Constructed constructed;
-
-void Check(bool ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-  if (!ok) failures++;
-}
 
 int Memory() {
   uint64_t total = skiff::TotalMemory(), free = skiff::FreeMemory();

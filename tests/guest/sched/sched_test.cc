@@ -19,23 +19,11 @@
 #include "skiff/evtchn.h"
 #include "skiff/sched.h"
 #include "skiff/skiff.h"
+#include "tests/guest/check.h"
 
 namespace {
 
 constexpr uint64_t kMs = 1000000;
-int failures = 0;
-
-bool Check(bool ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-  if (!ok) failures++;
-  return ok;
-}
-
-// For a case that cannot go on: says why and gives the case's failing status.
-int Fail(const char* what) {
-  Check(false, what);
-  return 1;
-}
 
 // An interdomain pair of this domain's own ports: what one end sends, the other receives.
 struct SelfPair {

@@ -15,22 +15,10 @@
 #include "skiff/grant.h"
 #include "skiff/sched.h"
 #include "skiff/skiff.h"
+#include "tests/guest/check.h"
 
 namespace {
 
-int failures = 0;
-
-bool Check(bool ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-  if (!ok) failures++;
-  return ok;
-}
-
-// For a case that cannot go on: says why and gives the case's failing status.
-int Fail(const char* what) {
-  Check(false, what);
-  return 1;
-}
 
 // Grants pages to this domain itself (|self| is its domid) and has Xen copy through them.
 int Grants(uint16_t self) {
