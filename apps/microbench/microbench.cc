@@ -1,5 +1,7 @@
-// The runtime's costs, measured from inside the guest: microbench [SCALE]
+// The runtime's costs, measured from inside the guest: microbench [SCALE] [--after KEY]
 // (It uses the runtime's own xenstore client header, runtime/xen/store.h.)
+// --after KEY: first wait, halted, until xenstore KEY exists; scripts/bench has dom0 write it
+// once the Linux peer of the same run has finished, so that the two never measure at once.
 // Prints one line per figure: "NAME: median N ns, p99 N ns (N samples)". SCALE (default 1)
 // multiplies the sample counts. Times come from skiff::Now() (pvclock), so each sample also
 // holds one clock read; "clock read" shows what that is.
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <string_view>
 #include <memory>
 #include <vector>
 
@@ -187,12 +190,39 @@ void MallocFree() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc > 1) scale = atoi(argv[1]);
-  if (scale < 1 || scale > 100) {
-    printf("microbench: SCALE must be 1 to 100, not '%s'\n", argv[1]);
-    return 2;
+// Waits until xenstore |key| exists.
+bool WaitForKey(const char* key) {
+  auto store = skiff::xen::Xenstore();
+  if (!store) {
+    printf("microbench: --after %s: %s\n", key, store.error().message.c_str());
+    return false;
   }
+  skiff::Event changed;
+  auto watch = (*store)->Watch(key, [&](std::string_view) { changed.Signal(); });
+  if (!watch) {
+    printf("microbench: --after %s: %s\n", key, watch.error().message.c_str());
+    return false;
+  }
+  while (!(*store)->Read(key).ok()) changed.Wait();
+  (void)(*store)->Unwatch(*watch);
+  return true;
+}
+
+int main(int argc, char** argv) {
+  const char* after = nullptr;
+  for (int i = 1; i < argc; i++) {
+    std::string_view arg = argv[i];
+    if (arg == "--after" && i + 1 < argc) {
+      after = argv[++i];
+    } else {
+      scale = atoi(argv[i]);
+      if (scale < 1 || scale > 100) {
+        printf("microbench: SCALE must be 1 to 100, not '%s'\n", argv[i]);
+        return 2;
+      }
+    }
+  }
+  if (after != nullptr && !WaitForKey(after)) return 2;
   ClockRead();
   TaskSwitch();
   YieldRoundTrip();

@@ -50,6 +50,16 @@ class BadInput(unittest.TestCase):
         self.assertEqual(rc, 2, out)
         self.assertIn("--memory is a guest option", out)
 
+    def test_missing_ramdisk(self):
+        rc, out = sandbox("full", PROBE, "--ramdisk", "no/such/initrd.cpio")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--ramdisk 'no/such/initrd.cpio': no such file", out)
+
+    def test_ramdisk_before_image(self):
+        rc, out = sandbox("full", "--ramdisk", __file__, PROBE)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--ramdisk is a guest option", out)
+
     def test_forward_outside_the_bridge(self):
         rc, out = sandbox("full", PROBE, "--forward", "8080:10.0.0.1:80")
         self.assertEqual(rc, 2, out)
@@ -96,8 +106,10 @@ class Dom0Mode(unittest.TestCase):
 
 class FullMode(unittest.TestCase):
     def test_backends_reach_initwait(self):
+        # The vif and vbd hotplug scripts are slow on a busy host: room for them.
         rc, out = sandbox("full", PROBE, "--cmdline", "backends", "--vif", "--disk", "16M",
-                          "--cmd", "xenstore-read /local/domain/$(xl domid probe)/name")
+                          "--cmd", "xenstore-read /local/domain/$(xl domid probe)/name",
+                          "--timeout", "120")
         self.assertEqual(rc, 0, out)
         self.assertRegex(out, r"\[probe\] probe: vif/0 backend /local/domain/0/backend/vif/\d+/0 "
                               r"state 2 \(InitWait\)")

@@ -28,6 +28,8 @@ guest options (full mode; they apply to the IMAGE before them):
   --disk SIZE|FILE   add a vbd (xvda, xvdb, ...): a fresh zeroed disk of SIZE (e.g. 16M), or
                      a copy of a host file
   --ready TEXT       the dom0 commands wait until this guest's console shows TEXT
+  --ramdisk FILE     the guest's initial ramdisk (xl's ramdisk=), e.g. a Linux guest's
+                     initramfs; the IMAGE may then be a Linux bzImage with the PVH note
 
 run options:
   --cmd COMMAND      run COMMAND (bash) in dom0 once the guests are up; repeatable, in order;
@@ -39,7 +41,8 @@ run options:
   --log FILE         the whole console log (default: a new file in build/sandbox/)
 """
 
-GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready"}
+GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready",
+                 "--ramdisk"}
 RUN_OPTIONS = {"--cmd", "--forward", "--timeout", "--log"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DOM0_CMDLINE_MAX = 1023   # Xen's MAX_GUEST_CMDLINE, less the NUL
@@ -106,6 +109,12 @@ def _parse(mode, args):
             g.disks.append(value)
         elif arg == "--ready":
             g.ready = value
+        elif arg == "--ramdisk":
+            if not Path(value).is_file():
+                raise SandboxError(f"--ramdisk '{value}': no such file")
+            if g.ramdisk:
+                raise SandboxError(f"--ramdisk '{value}': this guest already has a ramdisk")
+            g.ramdisk = Path(value).resolve()
     if not guests:
         raise SandboxError(f"{mode} mode needs a guest image")
     for g in guests:
@@ -143,6 +152,9 @@ def main(argv):
         print(USAGE, end="")
         return 0 if argv else 2
     mode, args = argv[0], argv[1:]
+    if mode in ("dom0", "full") and args[:1] in (["-h"], ["--help"]):
+        print(USAGE, end="")
+        return 0
     try:
         if mode == "setup":
             if args:

@@ -34,6 +34,7 @@ class Guest:
     vifs: int = 0
     disks: list = field(default_factory=list)    # sizes ("16M") or host files
     ready: str = ""
+    ramdisk: Path = None                         # a host file, or None
 
     @property
     def ip(self):
@@ -46,6 +47,8 @@ class Guest:
                  f"cmdline = {quote(self.cmdline)}", f"memory = {self.memory}",
                  f"vcpus = {self.vcpus}", 'on_poweroff = "preserve"',
                  'on_reboot = "preserve"', 'on_crash = "preserve"', 'tsc_mode = "native"']
+        if self.ramdisk:
+            lines.append(f"ramdisk = {quote('/sandbox/run/guests/' + self.name + '/ramdisk')}")
         if self.vifs:
             vifs = [f"'bridge={BRIDGE},mac=00:16:3e:77:{self.index:02x}:{n:02x},ip={self.ip}'"
                     for n in range(self.vifs)]
@@ -70,6 +73,8 @@ def _pack_run(guests, commands, forwards, timeout, tmp):
         gdir = run / "guests" / g.name
         gdir.mkdir(parents=True)
         shutil.copy(g.image, gdir / "image")
+        if g.ramdisk:
+            shutil.copy(g.ramdisk, gdir / "ramdisk")
         (gdir / "guest.cfg").write_text(g.xl_config())
         if g.ready:
             (gdir / "ready").write_text(g.ready)

@@ -1,0 +1,124 @@
+"""The Linux peer's initramfs: busybox, a static Linux program, and an /init that runs it.
+
+The peer is Debian's own kernel (the cached vmlinuz) booted as a PVH domU next to a Skiff guest,
+so that a benchmark can print Linux's figures beside Skiff's from one sandbox run:
+
+  scripts/sandbox full VMLINUZ --name peer --memory 128 --cmdline "console=hvc0 quiet" \\
+      --ramdisk build/peer/peer.cpio
+
+/init mounts proc, sys and devtmpfs, runs the program (its output goes to hvc0, so the sandbox
+shows it as "[peer] ..."), prints "skiff: exit status N" with the program's status (the
+sandbox's exit contract; a Linux guest has no xenstore client, so the console line is its word)
+and powers off.
+
+The archive depends on a freshly built program, so it lives next to it in the build folder
+(build/peer/), not in the sandbox cache: it is rebuilt only when its key (a hash of this
+recipe, busybox and the program) changes, which takes well under a second.
+
+It is written here in Python rather than by cpio(1): /dev/console must be in the archive
+(the kernel opens it for init before /init can mount devtmpfs; without it init has no output),
+and this way making that node needs no root.
+"""
+
+import hashlib
+import struct
+import subprocess
+from pathlib import Path
+
+from .common import SandboxError
+
+PT_INTERP = 3
+BUSYBOX = Path("/bin/busybox")     # Debian's busybox-static (scripts/setup installs it)
+
+INIT = """\
+#!/bin/sh
+# The Linux peer's /init (scripts/lib/sandbox/peer.py): run the program, report, power off.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+/bin/PROGRAM
+status=$?
+echo "skiff: exit status $status"
+sleep 1   # let hvc0 drain before the domain goes
+poweroff -f
+"""
+
+
+def initramfs(program, out=None):
+    """Returns an uncompressed newc archive (Path) that boots into |program| (a static Linux
+    executable); built in |out| (default: the program's folder), reused while its key holds."""
+    program = Path(program)
+    if not program.is_file():
+        raise SandboxError(f"{program}: no such program for the Linux peer")
+    if not _static(program.read_bytes()):
+        raise SandboxError(f"{program}: not a static ELF program (the peer has no C library)")
+    if not BUSYBOX.is_file() or not _static(BUSYBOX.read_bytes()):
+        raise SandboxError(f"{BUSYBOX} is not Debian's static busybox: install busybox-static "
+                           "(scripts/setup does)")
+    out = Path(out) if out else program.parent
+    init = INIT.replace("PROGRAM", program.name)
+    busybox = BUSYBOX.read_bytes()
+    binary = program.read_bytes()
+    digest = hashlib.sha256()
+    for part in (Path(__file__).read_bytes(), init.encode(), busybox, binary):
+        digest.update(hashlib.sha256(part).digest())
+    key = digest.hexdigest()[:12]
+    archive = out / "peer.cpio"
+    stamp = out / "peer.cpio.key"
+    if archive.exists() and stamp.exists() and stamp.read_text().strip() == key:
+        return archive
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    cpio = _Newc()
+    for d in ("bin", "dev", "proc", "sys", "tmp"):
+        cpio.add(d, 0o040755)
+    cpio.add("dev/console", 0o020600, rdev=(5, 1))
+    cpio.add("bin/busybox", 0o100755, busybox)
+    for applet in applets:
+        if applet != "busybox":
+            cpio.add(f"bin/{applet}", 0o120777, b"busybox")
+    cpio.add(f"bin/{program.name}", 0o100755, binary)
+    cpio.add("init", 0o100755, init.encode())
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "peer.cpio.tmp"
+    tmp.write_bytes(cpio.finish())
+    tmp.rename(archive)
+    stamp.write_text(key + "\n")
+    return archive
+
+
+def _static(elf):
+    """True when |elf| is an ELF64 with no program interpreter (PT_INTERP): it runs alone."""
+    if elf[:4] != b"\x7fELF" or elf[4] != 2 or len(elf) < 64:
+        return False
+    phoff, = struct.unpack_from("<Q", elf, 32)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 54)
+    return all(struct.unpack_from("<I", elf, phoff + i * phentsize)[0] != PT_INTERP
+               for i in range(phnum))
+
+
+class _Newc:
+    """A cpio archive in the "newc" format the kernel unpacks (owner root, mtime 0)."""
+
+    def __init__(self):
+        self.parts = []
+        self.ino = 1
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0), nlink=1):
+        name_bytes = name.encode() + b"\0"
+        fields = [self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1],
+                  len(name_bytes), 0]
+        self.ino += 1
+        header = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.parts += [header, name_bytes, b"\0" * (-(len(header) + len(name_bytes)) % 4),
+                       data, b"\0" * (-len(data) % 4)]
+
+    def add(self, name, mode, data=b"", rdev=(0, 0)):
+        self._entry(name, mode, data, rdev, nlink=2 if mode & 0o170000 == 0o040000 else 1)
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        blob = b"".join(self.parts)
+        return blob + b"\0" * (-len(blob) % 512)
