@@ -187,7 +187,6 @@ void Scheduler::SleepUntil(uint64_t deadline) {
 void Scheduler::SwitchTo(Task* next) {
   Task* prev = current_;
   current_ = next;   // its state stays kReady: MakeReady() leaves it alone
-  switches_++;
 #ifdef __NEWLIB__
   _impure_ptr = next->reent;
 #endif
@@ -254,6 +253,7 @@ void Scheduler::LoopMain(Task* self) {
     if (!s->coroutines_.empty()) s->RunCoroutines();
     if (s->reap_ != nullptr) s->FreeFinished();
     if (s->ready_head_ != nullptr) {   // the loop's state is always kReady
+      s->loop_turns_++;
       s->PushReady(self);
       s->SwitchTo(s->PopReady());
     } else if (s->coroutines_.empty()) {

@@ -120,7 +120,9 @@ class Scheduler {
   bool InLoop() const { return current_ == &loop_task_; }
   TimerHeap& timers() { return timers_; }
   Platform& platform() { return *platform_; }
-  uint64_t switches() const { return switches_; }
+  // Turns of the event loop that handed over to a ready task (counted there, not on every
+  // switch, which it would cost an instruction).
+  uint64_t loop_turns() const { return loop_turns_; }
   // The task whose stack or guard holds |address|, or null.
   const Task* TaskAt(uintptr_t address, bool* in_guard) const;
 
@@ -159,7 +161,7 @@ class Scheduler {
   List all_;
   TimerHeap timers_;
   Task* reap_ = nullptr;   // finished, detached tasks for the loop to free, via next_ready
-  uint64_t switches_ = 0;
+  uint64_t loop_turns_ = 0;
 };
 
 // The running scheduler (one per vCPU; there is one vCPU).
