@@ -19,7 +19,9 @@ GRANT_LINES = ["grant copy moves a whole page out of a grant and the bytes match
                "a copy across a page end is refused",
                "a copy through a grant never offered fails",
                "the grant table grows past its first frame",
-               "ended grants give their pages back"]
+               "ended grants give their pages back",
+               "a grant ended while still mapped keeps its page out of the allocator",
+               "once unmapped, the grant ends and its page comes back"]
 
 
 class InDom0(unittest.TestCase):

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/xen/grant_table.h"
+#include "runtime/xen/hypercall.h"
 #include "runtime/xen/store.h"
 #include "runtime/xen/xenbus.h"
 #include "skiff/grant.h"
@@ -19,6 +21,45 @@
 
 namespace {
 
+
+// Maps a grant of this domain into its own physical address space, as a backend would, ends
+// the grant while it is mapped, and checks that the page stays out of the allocator until
+// the mapping goes.
+void StillMapped(uint16_t self) {
+  // A guest-physical address far above anything the guest uses (64 GiB).
+  constexpr uint64_t kMapAt = uint64_t{64} << 30;
+  auto page = skiff::GrantedPage::Offer(self);
+  if (!page) {
+    Fail(page.error().message.c_str());
+    return;
+  }
+  gnttab_map_grant_ref_t map = {};
+  map.host_addr = kMapAt;
+  map.flags = GNTMAP_host_map;
+  map.ref = page->ref();
+  map.dom = self;
+  long rc = skiff::xen::Hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
+                                  reinterpret_cast<uint64_t>(&map), 1);
+  if (rc != 0 || map.status != GNTST_okay) {
+    printf("map_grant_ref: rc %ld, status %d\n", rc, map.status);
+    Fail("map this domain's own grant, as a backend would");
+    return;
+  }
+  uint64_t free_before = skiff::FreeMemory();
+  { skiff::GrantedPage ended = std::move(*page); }   // ends the grant while it is mapped
+  Check(skiff::FreeMemory() == free_before,
+        "a grant ended while still mapped keeps its page out of the allocator");
+  gnttab_unmap_grant_ref_t unmap = {};
+  unmap.host_addr = kMapAt;
+  unmap.handle = map.handle;
+  rc = skiff::xen::Hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_unmap_grant_ref,
+                             reinterpret_cast<uint64_t>(&unmap), 1);
+  Check(rc == 0 && unmap.status == GNTST_okay, "unmap the grant");
+  // The next offer ends the grants that were still mapped and frees their pages.
+  auto next = skiff::GrantedPage::Offer(self);
+  Check(next.ok() && skiff::FreeMemory() == free_before,
+        "once unmapped, the grant ends and its page comes back");
+}
 
 // Grants pages to this domain itself (|self| is its domid) and has Xen copy through them.
 int Grants(uint16_t self) {
@@ -64,6 +105,7 @@ int Grants(uint16_t self) {
   uint64_t free_before = skiff::FreeMemory();
   many.clear();
   Check(skiff::FreeMemory() >= free_before + 700 * 4096, "ended grants give their pages back");
+  StillMapped(self);
   return failures;
 }
 
