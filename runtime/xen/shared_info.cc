@@ -2,6 +2,7 @@
 
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/xen/hypercall.h"
+#include "runtime/xen/pvclock.h"
 
 namespace skiff::xen {
 namespace {
@@ -24,41 +25,35 @@ shared_info* SharedInfo() { return reinterpret_cast<shared_info*>(shared_info_pa
 
 namespace {
 
-struct TimeSnapshot {
-  uint64_t tsc_timestamp, system_time;
-  uint32_t mul;
-  int8_t shift;
-};
-
-// A consistent copy of vCPU 0's time info: Xen bumps |version| around each update.
-TimeSnapshot ReadTime() {
+// A consistent copy of vCPU 0's time record, with a TSC reading that belongs to it. Xen bumps
+// |version| around each update, and updates the record when the vCPU moves to another
+// physical CPU, whose TSC may differ: reading the TSC inside the version check pairs it with
+// the record of the CPU it was read on.
+PvclockRecord ReadTime(uint64_t* tsc) {
   const volatile vcpu_time_info& t = SharedInfo()->vcpu_info[0].time;
-  TimeSnapshot s;
+  PvclockRecord r;
   uint32_t version;
   do {
     version = t.version;
     x86::Barrier();
-    s = {t.tsc_timestamp, t.system_time, t.tsc_to_system_mul, t.tsc_shift};
+    r = {t.tsc_timestamp, t.system_time, t.tsc_to_system_mul, t.tsc_shift};
+    if (tsc) *tsc = x86::ReadTscOrdered();
     x86::Barrier();
   } while ((version & 1) || version != t.version);
-  return s;
-}
-
-uint64_t Scale(uint64_t ticks, const TimeSnapshot& s) {
-  ticks = s.shift >= 0 ? ticks << s.shift : ticks >> -s.shift;
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * s.mul) >> 32);
+  return r;
 }
 
 }  // namespace
 
-uint64_t TscToNanoseconds(uint64_t ticks) { return Scale(ticks, ReadTime()); }
+uint64_t TscToNanoseconds(uint64_t ticks) { return PvclockScale(ticks, ReadTime(nullptr)); }
 
-// Xen keeps a time record per physical CPU; when the vCPU moves between them, a reading can
-// come out a little behind the last one. Never let the clock run backwards.
+// The records of different physical CPUs can disagree slightly: never let the clock run
+// backwards.
 uint64_t SystemTimeNanoseconds() {
   static uint64_t last;
-  TimeSnapshot s = ReadTime();
-  uint64_t now = s.system_time + Scale(x86::ReadTsc() - s.tsc_timestamp, s);
+  uint64_t tsc;
+  PvclockRecord r = ReadTime(&tsc);
+  uint64_t now = PvclockTime(r, tsc);
   if (now < last) return last;
   last = now;
   return now;

@@ -36,6 +36,13 @@ inline uint64_t ReadTsc() {
   return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 
+// A TSC reading that is not taken before the loads that precede it (lfence).
+inline uint64_t ReadTscOrdered() {
+  uint32_t lo, hi;
+  asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
 inline uint64_t ReadCr2() {
   uint64_t v;
   asm volatile("mov %%cr2, %0" : "=r"(v));
