@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "apps/microbench/report.h"
 #include "runtime/xen/store.h"
 #include "skiff/evtchn.h"
 #include "skiff/grant.h"
@@ -21,29 +22,8 @@
 
 namespace {
 
-int scale = 1;
-
-void Report(const char* name, std::vector<uint64_t>& samples) {
-  std::sort(samples.begin(), samples.end());
-  size_t n = samples.size();
-  printf("%s: median %lu ns, p99 %lu ns (%zu samples)\n", name, samples[n / 2],
-         samples[std::min(n - 1, n * 99 / 100)], n);
-}
-
-std::vector<uint64_t> Samples(int count) {
-  std::vector<uint64_t> samples;
-  samples.reserve(count * scale);
-  return samples;
-}
-
-void ClockRead() {
-  auto samples = Samples(10000);
-  for (size_t i = 0; i < samples.capacity(); i++) {
-    uint64_t start = skiff::Now();
-    samples.push_back(skiff::Now() - start);
-  }
-  Report("clock read", samples);
-}
+using microbench::Report;
+using microbench::Samples;
 
 // From a Yield() in one task to the next task running: one switch.
 void TaskSwitch() {
@@ -215,15 +195,15 @@ int main(int argc, char** argv) {
     if (arg == "--after" && i + 1 < argc) {
       after = argv[++i];
     } else {
-      scale = atoi(argv[i]);
-      if (scale < 1 || scale > 100) {
+      microbench::scale = atoi(argv[i]);
+      if (microbench::scale < 1 || microbench::scale > 100) {
         printf("microbench: SCALE must be 1 to 100, not '%s'\n", argv[i]);
         return 2;
       }
     }
   }
   if (after != nullptr && !WaitForKey(after)) return 2;
-  ClockRead();
+  microbench::ClockRead(skiff::Now);
   TaskSwitch();
   YieldRoundTrip();
   EventRoundTrip();

@@ -2,7 +2,7 @@
 // figures, names, sample counts and line format, so that scripts/bench can set them side by
 // side. Run as the peer's /init program: microbench_linux [SCALE]
 //
-// Built statically by scripts/bench with the host's g++ (g++ -O2 -static -pthread) into
+// Built statically by scripts/bench with the host's g++ (g++ -O2 -static -pthread -I REPO) into
 // build/peer/, and packed into the peer's initramfs by scripts/lib/sandbox/peer.py.
 //
 // The equivalents (apps/microbench's figure -> what this one times):
@@ -32,36 +32,17 @@
 #include <thread>
 #include <vector>
 
+#include "apps/microbench/report.h"
+
 namespace {
 
-int scale = 1;
+using microbench::Report;
+using microbench::Samples;
 
 uint64_t Now() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
-void Report(const char* name, std::vector<uint64_t>& samples) {
-  std::sort(samples.begin(), samples.end());
-  size_t n = samples.size();
-  printf("%s: median %lu ns, p99 %lu ns (%zu samples)\n", name, samples[n / 2],
-         samples[std::min(n - 1, n * 99 / 100)], n);
-}
-
-std::vector<uint64_t> Samples(int count) {
-  std::vector<uint64_t> samples;
-  samples.reserve(count * scale);
-  return samples;
-}
-
-void ClockRead() {
-  auto samples = Samples(10000);
-  for (size_t i = 0; i < samples.capacity(); i++) {
-    uint64_t start = Now();
-    samples.push_back(Now() - start);
-  }
-  Report("clock read", samples);
 }
 
 // From a sched_yield() in one thread to the next thread running: one switch.
@@ -181,8 +162,8 @@ void MallocFree() {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
-  if (argc > 1) scale = atoi(argv[1]);
-  if (scale < 1 || scale > 100) {
+  if (argc > 1) microbench::scale = atoi(argv[1]);
+  if (microbench::scale < 1 || microbench::scale > 100) {
     printf("microbench_linux: SCALE must be 1 to 100, not '%s'\n", argv[1]);
     return 2;
   }
@@ -195,7 +176,7 @@ int main(int argc, char** argv) {
     CPU_SET(first, &cpus);
     if (sched_setaffinity(0, sizeof cpus, &cpus) != 0) perror("microbench_linux: affinity");
   }
-  ClockRead();
+  microbench::ClockRead(Now);
   TaskSwitch();
   YieldRoundTrip();
   EventRoundTrip();
