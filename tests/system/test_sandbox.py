@@ -132,6 +132,9 @@ class FullMode(unittest.TestCase):
         self.assertIn("FAIL: guest crasher crashed (SHUTDOWN_crash)", out)
         self.assertIn("FAIL: guest hanger still running after 20 s; its last console line: "
                       "probe: hanging on request", out)
+        # Where it hangs, from its symbols: in Hang(), blocked in a hypercall.
+        self.assertRegex(out, r"\[hanger\] \(hung\) rip: [0-9a-f]+ hypercall_page\+0x")
+        self.assertRegex(out, r"\[hanger\] \(hung\) .*\[<[0-9a-f]+>\] Hang\+0x")
 
     def test_host_reaches_the_bridge_only_through_the_forward(self):
         """A listener on dom0's bridge address gets what the host sends to 127.0.0.1."""

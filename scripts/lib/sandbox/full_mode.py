@@ -73,6 +73,10 @@ def _pack_run(guests, commands, forwards, timeout, tmp):
         gdir = run / "guests" / g.name
         gdir.mkdir(parents=True)
         shutil.copy(g.image, gdir / "image")
+        # For the stack trace of a guest that hangs (dom0's run-guests, xenctx).
+        with open(gdir / "symbols", "w") as f:
+            subprocess.run(["llvm-nm-16", "-n", "--defined-only", str(g.image)], stdout=f,
+                           stderr=subprocess.DEVNULL)
         if g.ramdisk:
             shutil.copy(g.ramdisk, gdir / "ramdisk")
         (gdir / "guest.cfg").write_text(g.xl_config())
