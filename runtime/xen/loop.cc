@@ -15,9 +15,10 @@
 #include "skiff/evtchn.h"
 #include "skiff/skiff.h"
 
-// upcall.S: the interrupt handler, and what it needs.
+// upcall.S: the interrupt handler, what it needs, and the halt.
 extern "C" void skiff_upcall_entry();
 extern "C" void skiff_spurious_entry();
+extern "C" void skiff_halt();
 extern "C" volatile uint8_t* skiff_upcall_pending;
 extern "C" uint8_t skiff_upcall_eoi;
 
@@ -41,12 +42,13 @@ class XenPlatform final : public sched::Platform {
     if (ports.Pending()) ports.Dispatch();
   }
 
-  // Interrupts are off everywhere but here: the check and the halt cannot miss an event,
-  // because `sti; hlt` takes a pending interrupt only once the halt has begun.
+  // Interrupts are off everywhere but in skiff_halt: the check and the halt cannot miss an
+  // event, because `sti; hlt` takes a pending interrupt only once the halt has begun, and the
+  // upcall moves an interrupted hlt on where that fails (upcall.S).
   void Idle(uint64_t deadline) override {
     if (deadline != armed_) Arm(deadline);
     if (ports.Pending()) return;
-    asm volatile("sti; hlt; cli" ::: "memory");
+    skiff_halt();
   }
 
   Result<sched::Stack> AllocateStack(size_t size, const char* name) override {

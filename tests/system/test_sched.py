@@ -47,6 +47,13 @@ class SchedInDom0(unittest.TestCase):
         out = self.assertPasses("idle skiff.upcall=callback")
         self.assertIn("ok: the vCPU ran less than a tenth of the time it slept", out)
 
+    def test_an_upcall_at_the_halt_instruction_is_not_lost(self):
+        for case in ("halt-race", "skiff.upcall=callback halt-race"):
+            out = self.assertPasses(case)
+            self.assertIn("10 of 10 upcalls came at the hlt", out)
+            self.assertIn("ok: an upcall taken at the hlt itself moves past it, and its event "
+                          "arrives", out)
+
     def test_unknown_runtime_option(self):
         rc, out = sandbox("dom0", SCHED_TEST, "--cmdline", "skiff.upcall=magic idle")
         self.assertEqual(rc, 1, out)

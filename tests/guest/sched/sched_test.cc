@@ -21,6 +21,8 @@
 #include "skiff/skiff.h"
 #include "tests/guest/check.h"
 
+extern "C" uint64_t skiff_halt_interrupted;   // runtime/arch/x86/upcall.S
+
 namespace {
 
 constexpr uint64_t kMs = 1000000;
@@ -332,6 +334,30 @@ int Coroutines() {
   return failures;
 }
 
+// The lost-wakeup race of the idle step, forced: an upcall taken at the hlt itself, after
+// sti, as when a nested hypervisor loses sti's interrupt shadow. The event is made pending
+// with interrupts off, then the halt is entered just past its sti: the upcall comes at the
+// hlt, and must move it on rather than return to a halt that nothing would end.
+int HaltRace() {
+  std::unique_ptr<SelfPair> pair = MakeSelfPair();
+  if (pair == nullptr) return 1;
+  uint64_t before = skiff_halt_interrupted;
+  for (int i = 0; i < 10; i++) {
+    (void)pair->a.Send();   // the upcall waits for interrupts to be enabled
+    asm volatile(
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"    // skiff_halt's ret comes back to 1:
+        "sti\n\t"
+        "jmp skiff_halt_hlt\n"   // in sti's shadow: the interrupt comes at the hlt
+        "1:" ::: "rax", "memory");
+    if (!pair->b.WaitUntil(skiff::Now() + 1000 * kMs)) return Fail("the event was lost");
+  }
+  printf("%lu of 10 upcalls came at the hlt\n", skiff_halt_interrupted - before);
+  Check(skiff_halt_interrupted - before == 10,
+        "an upcall taken at the hlt itself moves past it, and its event arrives");
+  return failures;
+}
+
 int Errors() {
   auto virq = skiff::EventChannel::BindVirq(99);
   if (!virq) printf("error: %s\n", virq.error().message.c_str());
@@ -370,6 +396,7 @@ int main(int argc, char** argv) {
   if (test == "idle") return Idle();
   if (test == "coroutines") return Coroutines();
   if (test == "errors") return Errors();
+  if (test == "halt-race") return HaltRace();
   printf("FAIL: unknown test '%.*s'\n", static_cast<int>(test.size()), test.data());
   return 1;
 }
