@@ -3,7 +3,7 @@
 // side. Run as the peer's /init program: microbench_linux [SCALE]
 //
 // Built statically by scripts/bench with the host's g++ (g++ -O2 -static -pthread -I REPO) into
-// build/peer/, and packed into the peer's initramfs by scripts/lib/sandbox/peer.py.
+// build/peer/microbench_linux/, and packed into the peer's initramfs by scripts/lib/sandbox/peer.py.
 //
 // The equivalents (apps/microbench's figure -> what this one times):
 //   clock read               clock_gettime(CLOCK_MONOTONIC), the clock every sample uses

@@ -4,15 +4,16 @@ The peer is Debian's own kernel (the cached vmlinuz) booted as a PVH domU next t
 so that a benchmark can print Linux's figures beside Skiff's from one sandbox run:
 
   scripts/sandbox full VMLINUZ --name peer --memory 128 --cmdline "console=hvc0 quiet" \\
-      --ramdisk build/peer/peer.cpio
+      --ramdisk build/peer/PROGRAM/peer.cpio
 
-/init mounts proc, sys and devtmpfs, runs the program (its output goes to hvc0, so the sandbox
+/init mounts proc and prints the kernel's uptime ("uptime at init: SECONDS", its boot time),
+mounts sys and devtmpfs, runs the program (its output goes to hvc0, so the sandbox
 shows it as "[peer] ..."), prints "skiff: exit status N" with the program's status (the
 sandbox's exit contract; a Linux guest has no xenstore client, so the console line is its word)
 and powers off.
 
 The archive depends on a freshly built program, so it lives next to it in the build folder
-(build/peer/), not in the sandbox cache: it is rebuilt only when its key (a hash of this
+(build/peer/PROGRAM/), not in the sandbox cache: it is rebuilt only when its key (a hash of this
 recipe, busybox and the program) changes, which takes well under a second.
 
 It is written here in Python rather than by cpio(1): /dev/console must be in the archive
@@ -35,6 +36,7 @@ INIT = """\
 # The Linux peer's /init (scripts/lib/sandbox/peer.py): run the program, report, power off.
 export PATH=/bin
 mount -t proc proc /proc
+echo "uptime at init: $(cut -d' ' -f1 /proc/uptime)"
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
