@@ -10,7 +10,7 @@ namespace skiff::xen {
 // The fields of one vcpu_time_info record that the time depends on.
 struct PvclockRecord {
   uint64_t tsc_timestamp;  // the TSC when Xen stamped the record
-  uint64_t system_time;    // nanoseconds since the domain started, at |tsc_timestamp|
+  uint64_t system_time;    // Xen's system time (ns since Xen started) at |tsc_timestamp|
   uint32_t mul;            // tsc_to_system_mul
   int8_t shift;            // tsc_shift
 };

@@ -17,7 +17,8 @@ shared_info* SharedInfo();
 // tsc_shift). [xen/xen.h struct vcpu_time_info]
 uint64_t TscToNanoseconds(uint64_t ticks);
 
-// Nanoseconds since the domain started, from pvclock (monotonic).
+// Xen's system time in nanoseconds (since Xen started), from pvclock: monotonic, and the
+// time base of VCPUOP_set_singleshot_timer.
 uint64_t SystemTimeNanoseconds();
 
 // Nanoseconds since the Unix epoch: the shared_info wallclock plus system time.

@@ -22,7 +22,7 @@ inline constexpr uint64_t kNever = UINT64_MAX;
 inline constexpr size_t kDefaultStackSize = 64 * 1024;
 inline constexpr size_t kMinStackSize = 8 * 1024;
 
-// Monotonic nanoseconds since boot (Xen's pvclock).
+// Monotonic nanoseconds: Xen's pvclock, which counts from when Xen itself booted.
 uint64_t Now();
 
 struct TaskOptions {
