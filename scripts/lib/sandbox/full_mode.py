@@ -75,7 +75,7 @@ def _pack_run(guests, commands, forwards, timeout, tmp):
         shutil.copy(g.image, gdir / "image")
         # For the stack trace of a guest that hangs (dom0's run-guests, xenctx).
         with open(gdir / "symbols", "w") as f:
-            subprocess.run(["llvm-nm-16", "-n", "--defined-only", str(g.image)], stdout=f,
+            subprocess.run(["llvm-nm-16", "-n", "-C", "--defined-only", str(g.image)], stdout=f,
                            stderr=subprocess.DEVNULL)
         if g.ramdisk:
             shutil.copy(g.ramdisk, gdir / "ramdisk")
