@@ -2,8 +2,9 @@
 // figures, names, sample counts and line format, so that scripts/bench can set them side by
 // side. Run as the peer's /init program: microbench_linux [SCALE]
 //
-// Built statically by scripts/bench with the host's g++ (g++ -O2 -static -pthread -I REPO) into
-// build/peer/microbench_linux/, and packed into the peer's initramfs by scripts/lib/sandbox/peer.py.
+// Built statically by scripts/bench with the host's g++ (g++ -O2 -static -pthread -I REPO)
+// into build/peer/microbench_linux/, and packed into the peer's initramfs by
+// scripts/lib/sandbox/peer.py.
 //
 // The equivalents (apps/microbench's figure -> what this one times):
 //   clock read               clock_gettime(CLOCK_MONOTONIC), the clock every sample uses
