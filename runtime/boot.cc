@@ -18,8 +18,8 @@
 #include "runtime/xen/loop.h"
 #include "runtime/xen/shared_info.h"
 #include "runtime/xen/start_info.h"
-#include "runtime/xen/store.h"
 #include "runtime/xen/xenstore.h"
+#include "runtime/xen/xenstore_exit.h"
 #include "skiff/skiff.h"
 
 extern "C" int main(int argc, char** argv);
@@ -55,14 +55,12 @@ uint64_t main_tsc;
 }
 
 void SetUpMemory() {
-  const char* error = nullptr;
-  if (!mm::InitMemory(boot_info, &error)) BootError(error);
+  if (Result<void> r = mm::InitMemory(boot_info); !r) BootError(r.error().message.c_str());
   // The rings of the console and xenstore live outside RAM; map them too.
   uint64_t extra[2];
   int count = 0;
-  for (uint32_t param : {HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_PFN}) {
-    uint64_t pfn;
-    if (!boot_info.dom0 && xen::GetHvmParam(param, &pfn) && pfn != 0) extra[count++] = pfn << 12;
+  for (const xen::DomainRing& ring : {boot_info.console, boot_info.store}) {
+    if (ring.present()) extra[count++] = ring.gfn.value << 12;
   }
   if (!x86::BuildPageTables(boot_info, extra, count, mm::Pages())) {
     BootError("too little memory for the page tables");
@@ -117,14 +115,13 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
   using namespace skiff;
   skiff::entry_tsc = entry_tsc;
   if (!xen::InstallHypercallPage()) NotOnXen();
-  const char* error = nullptr;
-  bool have_start_info = xen::ReadStartInfo(start_info_paddr, &boot_info, &error);
-  xen::ConsoleInit(boot_info.dom0);
+  Result<void> have_start_info = xen::ReadStartInfo(start_info_paddr, &boot_info);
+  xen::ConsoleInit(boot_info);
   x86::InstallIdt();
-  if (!have_start_info) BootError(error);
-  if (!xen::MapSharedInfo()) BootError("Xen refused to map shared_info");
+  if (!have_start_info) BootError(have_start_info.error().message.c_str());
+  if (Result<void> r = xen::MapSharedInfo(); !r) BootError(r.error().message.c_str());
   SetUpMemory();
-  if (!boot_info.dom0 && !xen::XenstoreInit()) {
+  if (!boot_info.dom0 && !xen::XenstoreExitInit(boot_info)) {
     xen::ConsolePrint("skiff: no xenstore ring; the exit status goes to the console only\n");
   }
   if (boot_info.cmdline_too_long) {
@@ -143,7 +140,7 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
                        static_cast<size_t>(boot_stack_bottom - boot_stack_guard)},
                       options.callback_upcall);
   xen::InitGrants(boot_info);
-  xen::StartXenstore(boot_info.dom0);
+  xen::StartXenstore(boot_info);
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "skiff/result.h"
 
@@ -12,6 +13,13 @@ Error MakeError(int code, const char* format, ...) {
   vsnprintf(text, sizeof(text), format, args);
   va_end(args);
   return Error{code, text};
+}
+
+// Where there is no scheduler (the fuzzers); runtime/sched/scheduler.cc has the one that
+// ends the guest with a crash report.
+__attribute__((weak)) void DieOnError(const Error& error) {
+  fprintf(stderr, "fatal: value() of a failed Result: %s\n", error.message.c_str());
+  abort();
 }
 
 }  // namespace skiff

@@ -6,7 +6,7 @@
 #include "runtime/boot.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/hypercall.h"
-#include "runtime/xen/xenstore.h"
+#include "runtime/xen/xenstore_exit.h"
 
 namespace skiff {
 
@@ -21,8 +21,11 @@ void ExitGuest(int status) {
   } else {
     char value[8];
     snprintf(value, sizeof(value), "%d", status);
-    int err = xen::XenstoreWrite("data/exit-status", value);
-    if (err != 0) xen::ConsolePrint("skiff: could not write data/exit-status (error %d)\n", err);
+    Result<void> written = xen::XenstoreExitWrite("data/exit-status", value);
+    if (!written) {
+      xen::ConsolePrint("skiff: could not write data/exit-status: %s\n",
+                        written.error().message.c_str());
+    }
     xen::ConsoleFlush();
   }
   xen::Shutdown(SHUTDOWN_poweroff);

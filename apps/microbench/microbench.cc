@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "apps/microbench/report.h"
-#include "runtime/xen/store.h"
+#include "runtime/xen/xenstore.h"
 #include "skiff/evtchn.h"
 #include "skiff/grant.h"
 #include "skiff/sched.h"
@@ -146,7 +146,7 @@ void GrantOfferEnd() {
   for (size_t i = 0; i < samples.capacity(); i++) {
     uint64_t start = skiff::Now();
     {
-      auto page = skiff::GrantedPage::Offer(0);
+      auto page = skiff::GrantedPage::Offer(skiff::DomId{0});
       if (!page) {
         printf("grant offer+end: %s\n", page.error().message.c_str());
         return;

@@ -1,5 +1,7 @@
 #include "runtime/mm/memory.h"
 
+#include <errno.h>
+
 #include "runtime/xen/xen.h"
 
 extern "C" char __image_end[];
@@ -20,7 +22,7 @@ constexpr uint64_t RoundUp(uint64_t address) { return (address + kPageSize - 1) 
 PageAllocator& Pages() { return pages; }
 uint64_t TotalRam() { return total_ram; }
 
-bool InitMemory(const xen::StartInfo& info, const char** error) {
+Result<void> InitMemory(const xen::StartInfo& info) {
   uint64_t top = 0;
   total_ram = 0;
   for (size_t i = 0; i < info.region_count; i++) {
@@ -40,8 +42,8 @@ bool InitMemory(const xen::StartInfo& info, const char** error) {
     }
   }
   if (!bitmap_in_ram) {
-    *error = "too little memory: the RAM above the image cannot even hold the page bitmap";
-    return false;
+    return MakeError(ENOMEM,
+                     "too little memory: the RAM above the image cannot even hold the page bitmap");
   }
   pages.Init(0, Frame(top), reinterpret_cast<uint64_t*>(bitmap));
   for (size_t i = 0; i < info.region_count; i++) {
@@ -53,7 +55,7 @@ bool InitMemory(const xen::StartInfo& info, const char** error) {
   }
   pages.Reserve(0, Frame(bitmap_end));   // frame 0, the low MiB, the image, the bitmap
   heap_start = heap_end = bitmap_end;
-  return true;
+  return {};
 }
 
 void* GrowHeap(intptr_t delta) {

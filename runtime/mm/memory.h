@@ -9,12 +9,13 @@
 
 #include "runtime/mm/page_alloc.h"
 #include "runtime/xen/start_info.h"
+#include "skiff/result.h"
 
 namespace skiff::mm {
 
 // Sets up the allocator from the memory map, reserving the image, frame 0, the first MiB
-// and the allocator's own bitmap. Returns false (with a reason) when RAM is too small.
-bool InitMemory(const xen::StartInfo& info, const char** error);
+// and the allocator's own bitmap. Fails (ENOMEM, with a reason) when RAM is too small.
+Result<void> InitMemory(const xen::StartInfo& info);
 
 PageAllocator& Pages();
 

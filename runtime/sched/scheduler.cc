@@ -293,6 +293,10 @@ void Wake(Waiter* waiter) {
 void Post(std::coroutine_handle<> coroutine) { current_scheduler->Post(coroutine); }
 
 void Fatal(const char* message) {
+  if (current_scheduler == nullptr) {   // before the event loop: no platform to report it
+    fprintf(stderr, "fatal: %s\n", message);
+    abort();
+  }
   current_scheduler->platform().Fatal(message);
   __builtin_unreachable();
 }
@@ -300,6 +304,12 @@ void Fatal(const char* message) {
 }  // namespace skiff::sched
 
 namespace skiff {
+
+void DieOnError(const Error& error) {
+  char message[300];
+  snprintf(message, sizeof(message), "value() of a failed Result: %s", error.message.c_str());
+  sched::Fatal(message);
+}
 
 uint64_t Now() { return sched::current_scheduler->platform().Now(); }
 

@@ -11,7 +11,7 @@ namespace skiff::xen {
 namespace {
 
 xencons_interface* ring;
-evtchn_port_t port;
+EvtchnPort port;
 bool use_console_io;
 bool stalled;
 
@@ -24,13 +24,11 @@ bool WaitFor(Ready ready) {
 
 }  // namespace
 
-void ConsoleInit(bool dom0) {
-  use_console_io = dom0;
-  uint64_t pfn, evtchn;
-  if (!dom0 && GetHvmParam(HVM_PARAM_CONSOLE_PFN, &pfn) &&
-      GetHvmParam(HVM_PARAM_CONSOLE_EVTCHN, &evtchn) && pfn != 0) {
-    ring = reinterpret_cast<xencons_interface*>(pfn << 12);   // in the direct map
-    port = static_cast<evtchn_port_t>(evtchn);
+void ConsoleInit(const StartInfo& info) {
+  use_console_io = info.dom0;
+  if (info.console.present()) {
+    ring = static_cast<xencons_interface*>(info.console.address());
+    port = info.console.port;
   }
 }
 

@@ -5,10 +5,12 @@
 
 #include <stddef.h>
 
+#include "runtime/xen/start_info.h"
+
 namespace skiff::xen {
 
-// Finds the console. Call once, after the hypercall page; |dom0| picks console_io.
-void ConsoleInit(bool dom0);
+// Uses console_io in a dom0, else the PV console ring of |info| (if there is one).
+void ConsoleInit(const StartInfo& info);
 
 // Writes |len| bytes. Never fails: when the ring stays full for a second (nobody
 // reads it), the output is dropped and later writes do not wait again.

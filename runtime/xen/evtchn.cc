@@ -2,28 +2,23 @@
 
 #include <errno.h>
 
+#include <new>
+
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/loop.h"
+#include "runtime/xen/xen_error.h"
 
 namespace skiff {
 
+// What the port's handler in the registry (xen::Ports()) points at.
 struct EventChannel::State {
-  evtchn_port_t port;
+  EvtchnPort port;
   Event event;
-  std::function<void()> handler;
-
-  static void OnEvent(void* arg) {
-    auto* state = static_cast<State*>(arg);
-    if (state->handler) {
-      state->handler();
-    } else {
-      state->event.Signal();
-    }
-  }
 };
 
 EventChannel::EventChannel(std::unique_ptr<State> state) : state_(std::move(state)) {
-  xen::Ports().SetHandler(state_->port, State::OnEvent, state_.get());
+  State* s = state_.get();
+  xen::Ports().SetHandler(s->port, [s] { s->event.Signal(); });
 }
 
 EventChannel::EventChannel(EventChannel&& other) noexcept = default;
@@ -38,12 +33,12 @@ EventChannel& EventChannel::operator=(EventChannel&& other) noexcept {
   return *this;
 }
 
-Result<EventChannel> EventChannel::Adopt(uint32_t port) {
-  auto state = std::unique_ptr<State>(new (std::nothrow) State{port, {}, {}});
+Result<EventChannel> EventChannel::Adopt(EvtchnPort port) {
+  auto state = std::unique_ptr<State>(new (std::nothrow) State{port, {}});
   if (state == nullptr) {
-    evtchn_close_t close = {port};
+    evtchn_close_t close = {port.value};
     xen::EventChannelOp(EVTCHNOP_close, &close);
-    return MakeError(ENOMEM, "event channel: out of memory for port %u", port);
+    return MakeError(ENOMEM, "event channel: out of memory for port %u", port.value);
   }
   xen::Ports().Unmask(port);
   return EventChannel(std::move(state));
@@ -53,49 +48,43 @@ Result<EventChannel> EventChannel::BindVirq(uint32_t virq) {
   evtchn_bind_virq_t bind = {};
   bind.virq = virq;
   bind.vcpu = 0;
-  long rc = xen::EventChannelOp(EVTCHNOP_bind_virq, &bind);
-  if (rc != 0) {
-    return MakeError(rc == -22 ? EINVAL : EIO, "event channel: binding VIRQ %u failed: Xen says %s%s",
-                     virq, xen::ErrorName(rc),
-                     rc == -22 ? " (no such VIRQ, or one that is not per-vCPU)" : "");
+  if (long rc = xen::EventChannelOp(EVTCHNOP_bind_virq, &bind); rc != 0) {
+    Error error = xen::XenError(rc, "event channel: binding VIRQ %u failed", virq);
+    if (error.code == EINVAL) error.message += " (no such VIRQ, or one that is not per-vCPU)";
+    return error;
   }
-  return Adopt(bind.port);
+  return Adopt(EvtchnPort{bind.port});
 }
 
-Result<EventChannel> EventChannel::AllocUnbound(uint16_t remote) {
+Result<EventChannel> EventChannel::AllocUnbound(DomId remote) {
   evtchn_alloc_unbound_t alloc = {};
   alloc.dom = DOMID_SELF;
-  alloc.remote_dom = remote;
-  long rc = xen::EventChannelOp(EVTCHNOP_alloc_unbound, &alloc);
-  if (rc != 0) {
-    return MakeError(rc == -28 ? ENOSPC : EIO,
-                     "event channel: allocating a port for domain %u failed: Xen says %s",
-                     remote, xen::ErrorName(rc));
+  alloc.remote_dom = remote.value;
+  if (long rc = xen::EventChannelOp(EVTCHNOP_alloc_unbound, &alloc); rc != 0) {
+    return xen::XenError(rc, "event channel: allocating a port for domain %u failed",
+                         remote.value);
   }
-  return Adopt(alloc.port);
+  return Adopt(EvtchnPort{alloc.port});
 }
 
-Result<EventChannel> EventChannel::BindInterdomain(uint16_t remote, uint32_t remote_port) {
+Result<EventChannel> EventChannel::BindInterdomain(DomId remote, EvtchnPort remote_port) {
   evtchn_bind_interdomain_t bind = {};
-  bind.remote_dom = remote;
-  bind.remote_port = remote_port;
-  long rc = xen::EventChannelOp(EVTCHNOP_bind_interdomain, &bind);
-  if (rc != 0) {
-    return MakeError(EIO, "event channel: binding port %u of domain %u failed: Xen says %s",
-                     remote_port, remote, xen::ErrorName(rc));
+  bind.remote_dom = remote.value;
+  bind.remote_port = remote_port.value;
+  if (long rc = xen::EventChannelOp(EVTCHNOP_bind_interdomain, &bind); rc != 0) {
+    return xen::XenError(rc, "event channel: binding port %u of domain %u failed",
+                         remote_port.value, remote.value);
   }
-  return Adopt(bind.local_port);
+  return Adopt(EvtchnPort{bind.local_port});
 }
 
-uint32_t EventChannel::port() const { return state_ != nullptr ? state_->port : 0; }
+EvtchnPort EventChannel::port() const { return state_ != nullptr ? state_->port : EvtchnPort{}; }
 
 Result<void> EventChannel::Send() const {
   if (state_ == nullptr) return MakeError(EBADF, "event channel: send on a closed channel");
-  evtchn_send_t send = {state_->port};
-  long rc = xen::EventChannelOp(EVTCHNOP_send, &send);
-  if (rc != 0) {
-    return MakeError(EIO, "event channel: send on port %u failed: Xen says %s", state_->port,
-                     xen::ErrorName(rc));
+  evtchn_send_t send = {state_->port.value};
+  if (long rc = xen::EventChannelOp(EVTCHNOP_send, &send); rc != 0) {
+    return xen::XenError(rc, "event channel: send on port %u failed", state_->port.value);
   }
   return {};
 }
@@ -111,14 +100,17 @@ void EventChannel::Unmask() {
 void EventChannel::Close() {
   if (state_ == nullptr) return;
   xen::Ports().ClearHandler(state_->port);
-  evtchn_close_t close = {state_->port};
+  evtchn_close_t close = {state_->port.value};
   xen::EventChannelOp(EVTCHNOP_close, &close);
   state_->event.Signal();   // never strand a waiter: it sees the channel closed
   state_.reset();
 }
 
 void EventChannel::SetHandler(std::function<void()> handler) {
-  if (state_ != nullptr) state_->handler = std::move(handler);
+  if (state_ == nullptr) return;
+  State* s = state_.get();
+  if (!handler) handler = [s] { s->event.Signal(); };
+  xen::Ports().SetHandler(s->port, std::move(handler));
 }
 
 Event& EventChannel::event() {

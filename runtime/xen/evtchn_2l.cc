@@ -7,14 +7,24 @@ constexpr xen_ulong_t Bit(unsigned n) { return xen_ulong_t{1} << n; }
 
 }  // namespace
 
-void EventPorts::SetHandler(evtchn_port_t port, Handler handler, void* arg) {
-  if (port >= kPorts) return;
-  if (port >= slots_.size()) slots_.resize(port + 1);
-  slots_[port] = {handler, arg};
+void EventPorts::SetHandler(EvtchnPort port, Handler handler) {
+  if (port.value >= kPorts) return;
+  if (port.value >= handlers_.size()) handlers_.resize(port.value + 1);
+  handlers_[port.value] = std::move(handler);
+  if (port.value == running_) running_replaced_ = true;
 }
 
-void EventPorts::ClearHandler(evtchn_port_t port) {
-  if (port < slots_.size()) slots_[port] = {};
+// Moves the handler out of the registry while it runs, so that it may close its own channel
+// (clearing its slot) or resize the registry without destroying the function it is in.
+void EventPorts::Run(evtchn_port_t port) {
+  if (port >= handlers_.size() || !handlers_[port]) return;
+  Handler handler = std::move(handlers_[port]);
+  handlers_[port] = nullptr;
+  running_ = port;
+  running_replaced_ = false;
+  handler();
+  if (!running_replaced_) handlers_[port] = std::move(handler);
+  running_ = kNone;
 }
 
 int EventPorts::Dispatch() {
@@ -38,34 +48,31 @@ int EventPorts::Dispatch() {
       evtchn_port_t port = w * kWordBits + b;
       next_ = (port + 1) % kPorts;
       dispatched++;
-      if (port < slots_.size() && slots_[port].handler != nullptr) {
-        slots_[port].handler(slots_[port].arg);
-      }
+      Run(port);
     }
     if ((__atomic_load_n(pending, __ATOMIC_ACQUIRE) & ~*mask) == 0) words_ &= ~Bit(w);
   }
   return dispatched;
 }
 
-void EventPorts::Mask(evtchn_port_t port) {
-  if (port >= kPorts) return;
-  __atomic_fetch_or(&info_->evtchn_mask[port / kWordBits], Bit(port % kWordBits),
+void EventPorts::Mask(EvtchnPort port) {
+  if (port.value >= kPorts) return;
+  __atomic_fetch_or(&info_->evtchn_mask[port.value / kWordBits], Bit(port.value % kWordBits),
                     __ATOMIC_ACQ_REL);
 }
 
-void EventPorts::Unmask(evtchn_port_t port) {
-  if (port >= kPorts) return;
-  unsigned w = port / kWordBits;
-  __atomic_fetch_and(&info_->evtchn_mask[w], ~Bit(port % kWordBits), __ATOMIC_ACQ_REL);
-  if (__atomic_load_n(&info_->evtchn_pending[w], __ATOMIC_ACQUIRE) & Bit(port % kWordBits)) {
-    words_ |= Bit(w);
-  }
+void EventPorts::Unmask(EvtchnPort port) {
+  if (port.value >= kPorts) return;
+  unsigned w = port.value / kWordBits;
+  xen_ulong_t bit = Bit(port.value % kWordBits);
+  __atomic_fetch_and(&info_->evtchn_mask[w], ~bit, __ATOMIC_ACQ_REL);
+  if (__atomic_load_n(&info_->evtchn_pending[w], __ATOMIC_ACQUIRE) & bit) words_ |= Bit(w);
 }
 
-bool EventPorts::IsMasked(evtchn_port_t port) const {
-  return port < kPorts &&
-         (__atomic_load_n(&info_->evtchn_mask[port / kWordBits], __ATOMIC_ACQUIRE) &
-          Bit(port % kWordBits));
+bool EventPorts::IsMasked(EvtchnPort port) const {
+  return port.value < kPorts &&
+         (__atomic_load_n(&info_->evtchn_mask[port.value / kWordBits], __ATOMIC_ACQUIRE) &
+          Bit(port.value % kWordBits));
 }
 
 }  // namespace skiff::xen

@@ -6,9 +6,11 @@
 
 #include <stdint.h>
 
+#include <functional>
 #include <vector>
 
 #include "runtime/xen/xen.h"
+#include "skiff/xen_types.h"
 
 namespace skiff::xen {
 
@@ -16,17 +18,19 @@ class EventPorts {
  public:
   static constexpr unsigned kWordBits = sizeof(xen_ulong_t) * 8;
   static constexpr unsigned kPorts = kWordBits * kWordBits;   // 4096 on x86-64
-  using Handler = void (*)(void* arg);
+  using Handler = std::function<void()>;
 
   void Attach(shared_info* info, vcpu_info* vcpu) {
     info_ = info;
     vcpu_ = vcpu;
   }
 
-  // |handler| runs, in the event loop, for each event on |port|. Events on ports without one
-  // are consumed and dropped.
-  void SetHandler(evtchn_port_t port, Handler handler, void* arg);
-  void ClearHandler(evtchn_port_t port);
+  // The one registry of port handlers: |handler| runs, in the event loop, for each event on
+  // |port|. Events on ports without one are consumed and dropped. A handler may set or clear
+  // its own port's handler (close its channel) while it runs: the running one is destroyed
+  // only after it returns.
+  void SetHandler(EvtchnPort port, Handler handler);
+  void ClearHandler(EvtchnPort port) { SetHandler(port, nullptr); }
 
   // Runs the handler of every pending, unmasked port once, clearing its pending bit first
   // (so an event during the handler is kept for the next call). The scan starts after the
@@ -39,22 +43,22 @@ class EventPorts {
            __atomic_load_n(&vcpu_->evtchn_pending_sel, __ATOMIC_ACQUIRE) != 0 || words_ != 0;
   }
 
-  void Mask(evtchn_port_t port);
+  void Mask(EvtchnPort port);
   // Clears the mask; an event that came while masked is dispatched on the next call.
-  void Unmask(evtchn_port_t port);
-  bool IsMasked(evtchn_port_t port) const;
+  void Unmask(EvtchnPort port);
+  bool IsMasked(EvtchnPort port) const;
 
  private:
-  struct Slot {
-    Handler handler = nullptr;
-    void* arg = nullptr;
-  };
+  static constexpr uint32_t kNone = UINT32_MAX;
+  void Run(evtchn_port_t port);
 
   shared_info* info_ = nullptr;
   vcpu_info* vcpu_ = nullptr;
   xen_ulong_t words_ = 0;   // words that may still hold pending, unmasked ports
   unsigned next_ = 0;       // the port the next scan starts at
-  std::vector<Slot> slots_;
+  std::vector<Handler> handlers_;            // by port
+  uint32_t running_ = kNone;                 // the port whose handler runs now
+  bool running_replaced_ = false;            // ... and that handler was set or cleared
 };
 
 }  // namespace skiff::xen

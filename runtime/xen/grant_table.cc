@@ -12,31 +12,31 @@ bool GrantTable::Grow() {
   frames_.push_back(entries);
   // The first entries are reserved for the toolstack (console, xenstore).
   grant_ref_t first = index == 0 ? GNTTAB_NR_RESERVED_ENTRIES : index * kEntriesPerFrame;
-  for (grant_ref_t ref = (index + 1) * kEntriesPerFrame; ref-- > first;) free_.push_back(ref);
+  for (grant_ref_t ref = (index + 1) * kEntriesPerFrame; ref-- > first;) free_.push_back({ref});
   return true;
 }
 
-Result<grant_ref_t> GrantTable::Offer(domid_t domid, uint64_t gfn, bool readonly) {
-  if (gfn > UINT32_MAX) {
+Result<GrantRef> GrantTable::Offer(DomId domid, Gfn gfn, bool readonly) {
+  if (gfn.value > UINT32_MAX) {
     return MakeError(EINVAL, "grant: frame 0x%lx is beyond what a v1 grant can name",
-                     static_cast<unsigned long>(gfn));
+                     static_cast<unsigned long>(gfn.value));
   }
   if (free_.empty() && !Grow()) {
     return MakeError(ENOSPC, "grant: all %u entries of %u frames are in use",
                      frames() * kEntriesPerFrame - GNTTAB_NR_RESERVED_ENTRIES, frames());
   }
-  grant_ref_t ref = free_.back();
+  GrantRef ref = free_.back();
   free_.pop_back();
   grant_entry_v1_t& e = Entry(ref);
-  e.domid = domid;
-  e.frame = static_cast<uint32_t>(gfn);
+  e.domid = domid.value;
+  e.frame = static_cast<uint32_t>(gfn.value);
   // The domain and frame must be visible before the flags that make the entry valid.
   uint16_t flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
   __atomic_store_n(&e.flags, flags, __ATOMIC_RELEASE);
   return ref;
 }
 
-bool GrantTable::End(grant_ref_t ref) {
+bool GrantTable::End(GrantRef ref) {
   grant_entry_v1_t& e = Entry(ref);
   uint16_t flags = __atomic_load_n(&e.flags, __ATOMIC_ACQUIRE);
   do {

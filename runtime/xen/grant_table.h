@@ -14,6 +14,7 @@ extern "C" {
 }
 #include "skiff/result.h"
 #include "skiff/sched.h"
+#include "skiff/xen_types.h"
 
 namespace skiff::xen {
 
@@ -30,11 +31,11 @@ class GrantTable {
 
   // Lets |domid| map (or copy) frame |gfn|, read-only if |readonly|. Fails with ENOSPC when
   // every entry the table can hold is in use: wait on space() and try again.
-  Result<grant_ref_t> Offer(domid_t domid, uint64_t gfn, bool readonly);
+  Result<GrantRef> Offer(DomId domid, Gfn gfn, bool readonly);
 
   // Ends the access that |ref| grants. Returns false, and keeps the entry, while the other
   // domain still has the page mapped: the page must not be reused until End succeeds.
-  bool End(grant_ref_t ref);
+  bool End(GrantRef ref);
 
   // Woken (one waiter) each time an entry is freed.
   WaitQueue& space() { return space_; }
@@ -42,8 +43,8 @@ class GrantTable {
   size_t free_entries() const { return free_.size(); }
 
  private:
-  grant_entry_v1_t& Entry(grant_ref_t ref) {
-    return frames_[ref / kEntriesPerFrame][ref % kEntriesPerFrame];
+  grant_entry_v1_t& Entry(GrantRef ref) {
+    return frames_[ref.value / kEntriesPerFrame][ref.value % kEntriesPerFrame];
   }
   bool Grow();
 
@@ -51,7 +52,7 @@ class GrantTable {
   void* arg_;
   uint32_t max_frames_;
   std::vector<grant_entry_v1_t*> frames_;
-  std::vector<grant_ref_t> free_;
+  std::vector<GrantRef> free_;
   WaitQueue space_;
 };
 

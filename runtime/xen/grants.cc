@@ -15,6 +15,7 @@
 #include "runtime/xen/grants.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/start_info.h"
+#include "runtime/xen/xen_error.h"
 #include "skiff/grant.h"
 
 namespace skiff::xen {
@@ -27,7 +28,7 @@ uint64_t frames_base;   // guest-physical address of frame 0
 uint32_t max_frames;
 
 struct Pending {
-  grant_ref_t ref;
+  GrantRef ref;
   void* page;
 };
 std::vector<Pending>* still_mapped;   // grants ended while mapped, and their pages
@@ -104,12 +105,12 @@ namespace skiff {
 
 using xen::table;
 
-Result<GrantedPage> GrantedPage::Offer(uint16_t domid, bool readonly) {
+Result<GrantedPage> GrantedPage::Offer(DomId domid, bool readonly) {
   if (table == nullptr) return MakeError(ENODEV, "grant: this guest has no grant table");
   xen::RetryStillMapped();
   std::optional<uint64_t> frame = mm::Pages().Allocate(1);
   if (!frame) return MakeError(ENOMEM, "grant: out of memory for a page to grant");
-  Result<grant_ref_t> ref = table->Offer(domid, *frame, readonly);
+  Result<GrantRef> ref = table->Offer(domid, Gfn{*frame}, readonly);
   if (!ref) {
     mm::Pages().Free(*frame, 1);
     return ref.error();
@@ -165,8 +166,8 @@ Result<void> CopyGrants(const GrantCopy* copies, size_t count) {
       op = {};
       gnttab_copy_t::gnttab_copy_ptr& granted = c.to_grant ? op.dest : op.source;
       gnttab_copy_t::gnttab_copy_ptr& mine = c.to_grant ? op.source : op.dest;
-      granted.u.ref = c.ref;
-      granted.domid = c.domid;
+      granted.u.ref = c.ref.value;
+      granted.domid = c.domid.value;
       granted.offset = c.offset;
       mine.u.gmfn = local >> mm::kPageShift;
       mine.domid = DOMID_SELF;
@@ -177,12 +178,12 @@ Result<void> CopyGrants(const GrantCopy* copies, size_t count) {
     long rc = xen::Hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_copy,
                              reinterpret_cast<uint64_t>(ops), n);
     if (rc != 0) {
-      return MakeError(EIO, "grant copy: GNTTABOP_copy failed: Xen says %s", xen::ErrorName(rc));
+      return xen::XenError(rc, "grant copy: GNTTABOP_copy failed");
     }
     for (size_t i = 0; i < n; i++) {
       if (ops[i].status != GNTST_okay) {
         return MakeError(EIO, "grant copy %zu (ref %u of domain %u): Xen says %s", done + i,
-                         copies[done + i].ref, copies[done + i].domid,
+                         copies[done + i].ref.value, copies[done + i].domid.value,
                          xen::StatusName(ops[i].status));
       }
     }

@@ -1,6 +1,7 @@
 #include "runtime/xen/hypercall.h"
 
 #include "runtime/arch/x86/cpu.h"
+#include "runtime/xen/xen_error.h"
 
 // The page Xen fills with one 32-byte stub per hypercall. It lives in .text, so it is
 // executable; Xen writes it through the guest-physical address we give the MSR.
@@ -44,37 +45,18 @@ long Hypercall(unsigned op, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, 
   return result;
 }
 
-bool GetHvmParam(uint32_t index, uint64_t* value) {
+Result<uint64_t> GetHvmParam(uint32_t index) {
   xen_hvm_param_t param = {};
   param.domid = DOMID_SELF;
   param.index = index;
-  if (HvmOp(HVMOP_get_param, &param) != 0) return false;
-  *value = param.value;
-  return true;
-}
-
-const char* ErrorName(long result) {
-  switch (-result) {   // Xen's errno values [xen/errno.h]
-    case 1: return "EPERM";
-    case 2: return "ENOENT";
-    case 3: return "ESRCH";
-    case 11: return "EAGAIN";
-    case 12: return "ENOMEM";
-    case 13: return "EACCES";
-    case 14: return "EFAULT";
-    case 16: return "EBUSY";
-    case 17: return "EEXIST";
-    case 22: return "EINVAL";
-    case 28: return "ENOSPC";
-    case 38: return "ENOSYS";
-    case 62: return "ETIME";
-    case 95: return "EOPNOTSUPP";
-    default: return "an unknown error";
+  if (long rc = HvmOp(HVMOP_get_param, &param); rc != 0) {
+    return XenError(rc, "reading HVM parameter %u failed", index);
   }
+  return param.value;
 }
 
-void Notify(evtchn_port_t port) {
-  evtchn_send_t send = {port};
+void Notify(EvtchnPort port) {
+  evtchn_send_t send = {port.value};
   EventChannelOp(EVTCHNOP_send, &send);
 }
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 #include "runtime/xen/xen.h"
+#include "skiff/result.h"
+#include "skiff/xen_types.h"
 
 namespace skiff::xen {
 
@@ -32,14 +34,11 @@ inline long VcpuOp(unsigned cmd, unsigned vcpu, void* arg) {
   return Hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, reinterpret_cast<uint64_t>(arg));
 }
 
-// The name of Xen's error -|result| ("EINVAL"), for messages.
-const char* ErrorName(long result);
-
-// Reads HVM parameter |index| of this domain; returns false if Xen refuses.
-bool GetHvmParam(uint32_t index, uint64_t* value);
+// Reads HVM parameter |index| of this domain.
+Result<uint64_t> GetHvmParam(uint32_t index);
 
 // Notifies the other end of event channel |port|.
-void Notify(evtchn_port_t port);
+void Notify(EvtchnPort port);
 
 // Ends the domain with |reason| (SHUTDOWN_poweroff, SHUTDOWN_crash...). Does not return.
 [[noreturn]] void Shutdown(unsigned reason);

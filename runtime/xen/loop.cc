@@ -12,6 +12,7 @@
 #include "runtime/xen/console.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/shared_info.h"
+#include "runtime/xen/xen_error.h"
 #include "skiff/evtchn.h"
 #include "skiff/skiff.h"
 

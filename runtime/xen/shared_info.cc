@@ -3,6 +3,7 @@
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/pvclock.h"
+#include "runtime/xen/xen_error.h"
 
 namespace skiff::xen {
 namespace {
@@ -12,13 +13,16 @@ alignas(4096) uint8_t shared_info_page[4096];
 
 }  // namespace
 
-bool MapSharedInfo() {
+Result<void> MapSharedInfo() {
   xen_add_to_physmap_t add = {};
   add.domid = DOMID_SELF;
   add.space = XENMAPSPACE_shared_info;
   add.idx = 0;
   add.gpfn = reinterpret_cast<uint64_t>(shared_info_page) >> 12;
-  return MemoryOp(XENMEM_add_to_physmap, &add) == 0;
+  if (long rc = MemoryOp(XENMEM_add_to_physmap, &add); rc != 0) {
+    return XenError(rc, "mapping shared_info failed");
+  }
+  return {};
 }
 
 shared_info* SharedInfo() { return reinterpret_cast<shared_info*>(shared_info_page); }

@@ -5,11 +5,12 @@
 #include <stdint.h>
 
 #include "runtime/xen/xen.h"
+#include "skiff/result.h"
 
 namespace skiff::xen {
 
-// Maps shared_info; returns false if Xen refuses.
-bool MapSharedInfo();
+// Maps shared_info.
+Result<void> MapSharedInfo();
 
 shared_info* SharedInfo();
 

@@ -1,5 +1,6 @@
 #include "runtime/xen/start_info.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "runtime/xen/hypercall.h"
@@ -33,15 +34,25 @@ bool MemoryMapFromXen(StartInfo* out) {
   return true;
 }
 
+DomainRing ReadRing(uint32_t pfn_param, uint32_t port_param) {
+  Result<uint64_t> pfn = GetHvmParam(pfn_param);
+  Result<uint64_t> port = GetHvmParam(port_param);
+  if (!pfn || !port) return {};
+  return {Gfn{*pfn}, EvtchnPort{static_cast<uint32_t>(*port)}};
+}
+
 }  // namespace
 
-bool ReadStartInfo(uint64_t paddr, StartInfo* out, const char** error) {
+Result<void> ReadStartInfo(uint64_t paddr, StartInfo* out) {
+  // First, so that the console works even when the rest of the start info is bad.
+  out->console = ReadRing(HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN);
+  out->store = ReadRing(HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN);
   const auto* info = reinterpret_cast<const hvm_start_info*>(paddr);
   if (info == nullptr || info->magic != XEN_HVM_START_MAGIC_VALUE) {
-    *error = "the PVH start info has a bad magic number";
-    return false;
+    return MakeError(EINVAL, "the PVH start info has a bad magic number");
   }
   out->dom0 = info->flags & SIF_INITDOMAIN;
+  if (out->dom0) out->console = out->store = {};
   if (info->cmdline_paddr != 0) {
     const char* cmdline = reinterpret_cast<const char*>(info->cmdline_paddr);
     out->cmdline_length = strlen(cmdline);
@@ -54,10 +65,10 @@ bool ReadStartInfo(uint64_t paddr, StartInfo* out, const char** error) {
       AddRegion(out, map[i].addr, map[i].size, map[i].type);
     }
   } else if (!MemoryMapFromXen(out)) {
-    *error = "no memory map: neither the start info nor XENMEM_memory_map gave one";
-    return false;
+    return MakeError(EINVAL, "no memory map: neither the start info nor XENMEM_memory_map "
+                     "gave one");
   }
-  return true;
+  return {};
 }
 
 }  // namespace skiff::xen

@@ -6,7 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "skiff/result.h"
+#include "skiff/xen_types.h"
+
 namespace skiff::xen {
+
+// A ring page and event channel Xen set up for the domain (HVM_PARAM_*_PFN and _EVTCHN).
+struct DomainRing {
+  Gfn gfn;            // {0}: none
+  EvtchnPort port;
+  bool present() const { return gfn.value != 0; }
+  void* address() const { return reinterpret_cast<void*>(gfn.value << 12); }   // direct map
+};
 
 struct MemoryRegion {
   uint64_t start;
@@ -25,11 +36,14 @@ struct StartInfo {
   char cmdline[kMaxCmdline] = {};
   size_t region_count = 0;
   MemoryRegion regions[kMaxMemoryRegions] = {};
+  // A domU's PV console and xenstore rings, read once here; a PVH dom0 has neither.
+  DomainRing console;
+  DomainRing store;
 };
 
 // Copies the start info at physical address |paddr|; the memory map comes from it, else
-// from XENMEM_memory_map. Returns false (with a reason) when neither gives one.
-bool ReadStartInfo(uint64_t paddr, StartInfo* out, const char** error);
+// from XENMEM_memory_map. Fails (EINVAL) when neither gives one or the magic is wrong.
+Result<void> ReadStartInfo(uint64_t paddr, StartInfo* out);
 
 }  // namespace skiff::xen
 

@@ -29,7 +29,7 @@ Result<std::vector<XenbusDevice>> Enumerate(XenstoreClient& store, std::string_v
   }
   std::vector<XenbusDevice> devices;
   for (const std::string& id : *ids) {
-    XenbusDevice device{std::string(type), id, dir + "/" + id, {}, 0};
+    XenbusDevice device{std::string(type), id, dir + "/" + id, {}, {}};
     Result<std::string> backend = store.Read(device.node + "/backend");
     if (!backend) {
       return MakeError(backend.error().code, "xenbus: %s has no backend path: %s",
@@ -45,7 +45,7 @@ Result<std::vector<XenbusDevice>> Enumerate(XenstoreClient& store, std::string_v
                        device.node.c_str(), backend->c_str());
     }
     device.backend = *backend;
-    device.backend_id = static_cast<uint16_t>(domid);
+    device.backend_id = DomId{static_cast<uint16_t>(domid)};
     devices.push_back(std::move(device));
   }
   return devices;

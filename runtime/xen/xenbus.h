@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/xen/xs_client.h"
+#include "runtime/xen/xenstore.h"
 #include "skiff/result.h"
 #include "skiff/sched.h"
 
@@ -45,7 +45,7 @@ struct XenbusDevice {
   std::string id;         // "0"
   std::string node;       // "device/vif/0"
   std::string backend;    // "/local/domain/0/backend/vif/1/0"
-  uint16_t backend_id = 0;
+  DomId backend_id;
 };
 
 // The devices of |type| this domain has: device/<type>/*, each with its backend path and

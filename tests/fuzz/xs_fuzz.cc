@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/xen/xs_codec.h"
+#include "runtime/xen/xenstore_wire.h"
 
 using namespace skiff::xen;
 

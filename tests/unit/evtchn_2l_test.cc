@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -23,16 +24,12 @@ class EventPortsTest : public ::testing::Test {
   void Handle(evtchn_port_t port, int reraise = 0) {
     Handler& handler = handlers_[port];
     handler = {this, port, reraise};
-    ports().SetHandler(
-        port,
-        [](void* arg) {
-          auto* h = static_cast<Handler*>(arg);
-          h->test->dispatched_.push_back(h->port);
-          if (h->reraise == 0) return;
-          if (h->reraise > 0) h->reraise--;
-          h->test->platform_.Raise(h->port);
-        },
-        &handler);
+    ports().SetHandler(EvtchnPort{port}, [h = &handler] {
+      h->test->dispatched_.push_back(h->port);
+      if (h->reraise == 0) return;
+      if (h->reraise > 0) h->reraise--;
+      h->test->platform_.Raise(h->port);
+    });
   }
 
   // Dispatches and returns the ports dispatched by that call.
@@ -87,25 +84,25 @@ TEST_F(EventPortsTest, EventDuringItsOwnHandlerRunsOnTheNextDispatch) {
 TEST_F(EventPortsTest, MaskedPortIsHeldUntilUnmasked) {
   Handle(7);
   Handle(8);
-  ports().Mask(7);
-  EXPECT_TRUE(ports().IsMasked(7));
-  EXPECT_FALSE(ports().IsMasked(8));
+  ports().Mask(EvtchnPort{7});
+  EXPECT_TRUE(ports().IsMasked(EvtchnPort{7}));
+  EXPECT_FALSE(ports().IsMasked(EvtchnPort{8}));
   platform_.Raise(7);
   EXPECT_FALSE(ports().Pending());   // Xen does not announce a masked port
   platform_.Raise(8);
   EXPECT_EQ(Dispatch(), Ports{8});
   EXPECT_TRUE(platform_.IsPending(7));
   EXPECT_EQ(Dispatch(), Ports{});
-  ports().Unmask(7);
-  EXPECT_FALSE(ports().IsMasked(7));
+  ports().Unmask(EvtchnPort{7});
+  EXPECT_FALSE(ports().IsMasked(EvtchnPort{7}));
   EXPECT_TRUE(ports().Pending());
   EXPECT_EQ(Dispatch(), Ports{7});
   EXPECT_FALSE(ports().Pending());
 }
 
 TEST_F(EventPortsTest, UnmaskWithNothingPendingLeavesNothingToDo) {
-  ports().Mask(7);
-  ports().Unmask(7);
+  ports().Mask(EvtchnPort{7});
+  ports().Unmask(EvtchnPort{7});
   EXPECT_FALSE(ports().Pending());
   EXPECT_EQ(Dispatch(), Ports{});
 }
@@ -161,7 +158,7 @@ TEST_F(EventPortsTest, EventsWithoutAHandlerAreConsumed) {
   EXPECT_EQ(dispatched_, Ports{1});
   EXPECT_FALSE(platform_.IsPending(2));
   EXPECT_FALSE(platform_.IsPending(4000));
-  ports().ClearHandler(1);
+  ports().ClearHandler(EvtchnPort{1});
   platform_.Raise(1);
   EXPECT_EQ(ports().Dispatch(), 1);
   EXPECT_EQ(dispatched_, Ports{1});
@@ -183,9 +180,9 @@ TEST_F(EventPortsTest, PendingReflectsUpcallFlagSelectorAndLeftoverWords) {
 
   // A word left for the next scan: here, by unmasking a port whose event came while masked.
   Handle(9);
-  ports().Mask(9);
+  ports().Mask(EvtchnPort{9});
   platform_.Raise(9);
-  ports().Unmask(9);
+  ports().Unmask(EvtchnPort{9});
   EXPECT_EQ(platform_.vcpu().evtchn_upcall_pending, 0);
   EXPECT_EQ(platform_.vcpu().evtchn_pending_sel, 0u);
   EXPECT_TRUE(ports().Pending());
@@ -223,13 +220,42 @@ INSTANTIATE_TEST_SUITE_P(Placements, EventPortsFairnessTest,
                                            std::pair{4095, 0}, std::pair{63, 64},
                                            std::pair{64, 63}));
 
+// A handler that clears its own port (an EventChannel closed in its handler) runs to its end
+// on a live function, and the port then has no handler; one that replaces its own keeps the
+// replacement.
+TEST_F(EventPortsTest, AHandlerMayClearOrReplaceItself) {
+  std::vector<int> ran;
+  auto big = std::make_shared<std::vector<int>>(100, 7);   // captured state the clear would free
+  ports().SetHandler(EvtchnPort{3}, [this, &ran, big] {
+    ports().ClearHandler(EvtchnPort{3});
+    ports().SetHandler(EvtchnPort{4000}, [] {});   // grows the registry meanwhile
+    ran.push_back((*big)[99]);                     // still valid: ASan would say otherwise
+  });
+  platform_.Raise(3);
+  EXPECT_EQ(ports().Dispatch(), 1);
+  EXPECT_EQ(ran, std::vector<int>{7});
+  EXPECT_EQ(big.use_count(), 1) << "the cleared handler was destroyed after it returned";
+  platform_.Raise(3);
+  ports().Dispatch();
+  EXPECT_EQ(ran.size(), 1u);
+
+  ports().SetHandler(EvtchnPort{5}, [this, &ran] {
+    ran.push_back(1);
+    ports().SetHandler(EvtchnPort{5}, [&ran] { ran.push_back(2); });
+  });
+  for (int i = 0; i < 2; i++) {
+    platform_.Raise(5);
+    ports().Dispatch();
+  }
+  EXPECT_EQ(ran, (std::vector<int>{7, 1, 2}));
+}
+
 // The event loop polls the ports: a port's handler signals an Event that a task waits on.
 using EventLoopTest = SchedulerTest;
 
 TEST_F(EventLoopTest, PortHandlerWakesATaskWaitingOnAnEvent) {
   Event event;
-  platform_.ports.SetHandler(
-      42, [](void* e) { static_cast<Event*>(e)->Signal(); }, &event);
+  platform_.ports.SetHandler(EvtchnPort{42}, [&event] { event.Signal(); });
   uint64_t woke_at = 0;
   Result<Task*> task = Spawn([&] {
     event.Wait();

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/xen/xs_client.h"
+#include "runtime/xen/xenstore.h"
 #include "tests/unit/fake_platform.h"
 
 namespace skiff {

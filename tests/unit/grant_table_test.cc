@@ -28,20 +28,20 @@ struct Frames {
     self->mapped.emplace_back(new grant_entry_v1_t[kPerFrame]());
     return self->mapped.back().get();
   }
-  grant_entry_v1_t& entry(grant_ref_t ref) { return mapped[ref / kPerFrame][ref % kPerFrame]; }
+  grant_entry_v1_t& entry(GrantRef ref) { return mapped[ref.value / kPerFrame][ref.value % kPerFrame]; }
 };
 
 TEST(GrantTable, OfferFillsTheEntryAndSkipsTheReservedOnes) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 4);
-  Result<grant_ref_t> ref = table.Offer(7, 0x1234, false);
+  Result<GrantRef> ref = table.Offer(DomId{7}, Gfn{0x1234}, false);
   ASSERT_TRUE(ref.ok()) << ref.error().message;
-  EXPECT_GE(*ref, GNTTAB_NR_RESERVED_ENTRIES);
+  EXPECT_GE(ref->value, GNTTAB_NR_RESERVED_ENTRIES);
   grant_entry_v1_t& e = frames.entry(*ref);
   EXPECT_EQ(e.domid, 7);
   EXPECT_EQ(e.frame, 0x1234u);
   EXPECT_EQ(e.flags, GTF_permit_access);
-  Result<grant_ref_t> readonly = table.Offer(7, 0x1235, true);
+  Result<GrantRef> readonly = table.Offer(DomId{7}, Gfn{0x1235}, true);
   ASSERT_TRUE(readonly.ok());
   EXPECT_EQ(frames.entry(*readonly).flags, GTF_permit_access | GTF_readonly);
   for (grant_ref_t r = 0; r < GNTTAB_NR_RESERVED_ENTRIES; r++) {
@@ -53,21 +53,21 @@ TEST(GrantTable, FramesAreMappedOnlyWhenNeeded) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 4);
   EXPECT_EQ(table.frames(), 0u);
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(1, i, false).ok());
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
   EXPECT_EQ(table.frames(), 1u);
-  Result<grant_ref_t> next = table.Offer(1, 99, false);
+  Result<GrantRef> next = table.Offer(DomId{1}, Gfn{99}, false);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(table.frames(), 2u);
-  EXPECT_EQ(*next / kPerFrame, 1u);
+  EXPECT_EQ(next->value / kPerFrame, 1u);
 }
 
 TEST(GrantTable, FullTableIsEnospcWithAMessage) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 2);
   for (uint32_t i = 0; i < kFirstFrameRefs + kPerFrame; i++) {
-    ASSERT_TRUE(table.Offer(1, i, false).ok());
+    ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
   }
-  Result<grant_ref_t> full = table.Offer(1, 1, false);
+  Result<GrantRef> full = table.Offer(DomId{1}, Gfn{1}, false);
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.error().code, ENOSPC);
   EXPECT_NE(full.error().message.find("in use"), std::string::npos) << full.error().message;
@@ -77,8 +77,8 @@ TEST(GrantTable, XenRefusingAFrameIsEnospc) {
   Frames frames;
   frames.xen_limit = 1;
   GrantTable table(Frames::Map, &frames, 32);
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(1, i, false).ok());
-  Result<grant_ref_t> refused = table.Offer(1, 1, false);
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
+  Result<GrantRef> refused = table.Offer(DomId{1}, Gfn{1}, false);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ENOSPC);
 }
@@ -86,7 +86,7 @@ TEST(GrantTable, XenRefusingAFrameIsEnospc) {
 TEST(GrantTable, FramesBeyond32BitsAreRefused) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 1);
-  Result<grant_ref_t> ref = table.Offer(1, uint64_t{1} << 32, false);
+  Result<GrantRef> ref = table.Offer(DomId{1}, Gfn{uint64_t{1} << 32}, false);
   ASSERT_FALSE(ref.ok());
   EXPECT_EQ(ref.error().code, EINVAL);
 }
@@ -94,18 +94,18 @@ TEST(GrantTable, FramesBeyond32BitsAreRefused) {
 TEST(GrantTable, EndClearsTheEntryAndTheRefIsReused) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 1);
-  grant_ref_t ref = *table.Offer(3, 0x10, false);
+  GrantRef ref = *table.Offer(DomId{3}, Gfn{0x10}, false);
   size_t free_before = table.free_entries();
   EXPECT_TRUE(table.End(ref));
   EXPECT_EQ(frames.entry(ref).flags, 0);
   EXPECT_EQ(table.free_entries(), free_before + 1);
-  EXPECT_EQ(*table.Offer(3, 0x11, false), ref);
+  EXPECT_EQ(*table.Offer(DomId{3}, Gfn{0x11}, false), ref);
 }
 
 TEST(GrantTable, EndWhileMappedKeepsTheEntry) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 1);
-  grant_ref_t ref = *table.Offer(3, 0x10, false);
+  GrantRef ref = *table.Offer(DomId{3}, Gfn{0x10}, false);
   size_t free_before = table.free_entries();
   for (uint16_t in_use : {uint16_t{GTF_reading}, uint16_t{GTF_writing}}) {
     frames.entry(ref).flags |= in_use;   // what Xen sets while the backend maps it
@@ -123,11 +123,11 @@ class GrantTableWaitTest : public SchedulerTest {};
 TEST_F(GrantTableWaitTest, EndWakesATaskWaitingForSpace) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 1);
-  std::vector<grant_ref_t> refs;
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) refs.push_back(*table.Offer(1, i, false));
+  std::vector<GrantRef> refs;
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) refs.push_back(*table.Offer(DomId{1}, Gfn{i}, false));
   bool got = false;
   auto waiter = Spawn([&] {
-    while (!table.Offer(1, 500, false).ok()) {
+    while (!table.Offer(DomId{1}, Gfn{500}, false).ok()) {
       ASSERT_TRUE(table.space().WaitUntil(Now() + 1000));
     }
     got = true;

@@ -67,8 +67,7 @@ class XenbusTest : public SchedulerTest {
  protected:
   void SetUp() override {
     SchedulerTest::SetUp();
-    platform_.ports.SetHandler(
-        kPort, [](void* self) { static_cast<XenbusTest*>(self)->client_->OnEvent(); }, this);
+    platform_.ports.SetHandler(EvtchnPort{kPort}, [this] { client_->OnEvent(); });
   }
   void TearDown() override {
     frontend_.reset();   // joins the device's task
@@ -159,13 +158,13 @@ TEST_F(XenbusTest, EnumerateFindsEachDeviceWithItsBackend) {
   EXPECT_EQ(a.id, "0");
   EXPECT_EQ(a.node, "device/vif/0");
   EXPECT_EQ(a.backend, kBackend);
-  EXPECT_EQ(a.backend_id, 0);
+  EXPECT_EQ(a.backend_id, DomId{0});
   const XenbusDevice& b = (*devices)[1];
   EXPECT_EQ(b.type, "vif");
   EXPECT_EQ(b.id, "1");
   EXPECT_EQ(b.node, "device/vif/1");
   EXPECT_EQ(b.backend, "/local/domain/3/backend/vif/7/1");
-  EXPECT_EQ(b.backend_id, 0x7fef);
+  EXPECT_EQ(b.backend_id, DomId{0x7fef});
 }
 
 TEST_F(XenbusTest, EnumerateWithoutTheTypesDirectoryFindsNothing) {

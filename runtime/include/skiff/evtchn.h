@@ -2,7 +2,8 @@
 //
 // An EventChannel owns one port of this domain and closes it when destroyed. Each event on
 // the port signals its Event (wait on it from a task, or co_await it), unless SetHandler()
-// gave it a handler, which then runs in the event loop and must not block.
+// gave it a handler, which then runs in the event loop and must not block. A handler may
+// close (or destroy) its own channel.
 #ifndef SKIFF_EVTCHN_H_
 #define SKIFF_EVTCHN_H_
 
@@ -13,21 +14,20 @@
 
 #include "skiff/result.h"
 #include "skiff/sched.h"
+#include "skiff/xen_types.h"
 
 namespace skiff {
-
-inline constexpr uint16_t kDomidSelf = 0x7ff0;   // DOMID_SELF
 
 class EventChannel {
  public:
   // A virtual IRQ of this vCPU (VIRQ_TIMER, VIRQ_DEBUG...). An unknown one is EINVAL.
   static Result<EventChannel> BindVirq(uint32_t virq);
   // A new port that domain |remote| may bind to.
-  static Result<EventChannel> AllocUnbound(uint16_t remote);
+  static Result<EventChannel> AllocUnbound(DomId remote);
   // The other end of |remote|'s unbound port |remote_port|.
-  static Result<EventChannel> BindInterdomain(uint16_t remote, uint32_t remote_port);
+  static Result<EventChannel> BindInterdomain(DomId remote, EvtchnPort remote_port);
   // A port Xen bound when it made the domain (the console's, xenstore's).
-  static Result<EventChannel> Adopt(uint32_t port);
+  static Result<EventChannel> Adopt(EvtchnPort port);
 
   EventChannel() = default;
   EventChannel(EventChannel&& other) noexcept;
@@ -35,7 +35,7 @@ class EventChannel {
   ~EventChannel();
 
   bool open() const { return state_ != nullptr; }
-  uint32_t port() const;
+  EvtchnPort port() const;   // {0} when closed
 
   // Notifies the other end. Fails on a closed channel or when Xen refuses.
   Result<void> Send() const;

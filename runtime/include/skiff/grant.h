@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "skiff/result.h"
+#include "skiff/xen_types.h"
 
 namespace skiff {
 
@@ -15,20 +16,20 @@ namespace skiff {
 class GrantedPage {
  public:
   // ENOSPC when the grant table is full (see WaitForGrant), ENOMEM when memory is.
-  static Result<GrantedPage> Offer(uint16_t domid, bool readonly = false);
+  static Result<GrantedPage> Offer(DomId domid, bool readonly = false);
 
   GrantedPage(GrantedPage&& other) noexcept;
   GrantedPage& operator=(GrantedPage&& other) noexcept;
   ~GrantedPage();
 
-  uint32_t ref() const { return ref_; }
+  GrantRef ref() const { return ref_; }
   void* data() const { return page_; }
 
  private:
-  GrantedPage(uint32_t ref, void* page) : ref_(ref), page_(page) {}
+  GrantedPage(GrantRef ref, void* page) : ref_(ref), page_(page) {}
   void Release();
 
-  uint32_t ref_ = 0;
+  GrantRef ref_;
   void* page_ = nullptr;
 };
 
@@ -38,8 +39,8 @@ bool WaitForGrant(uint64_t deadline);
 // One copy between a granted page of another domain (or of this one) and local memory,
 // done by Xen (GNTTABOP_copy). Neither side may cross a page boundary.
 struct GrantCopy {
-  uint16_t domid;     // the domain that granted |ref|
-  uint32_t ref;
+  DomId domid;        // the domain that granted |ref|
+  GrantRef ref;
   uint16_t offset;    // within the granted page
   void* local;
   uint16_t length;

@@ -1,4 +1,13 @@
 // Results of calls that can fail: a value, or an Error that says what failed and where.
+//
+//   Result<Grant> Offer(...);
+//   Result<void> Setup() {
+//     Grant grant = TRY(Offer(...));   // returns the Error from Setup if Offer failed
+//     ...
+//   }
+//
+// value() (and * and ->) on an error ends the guest with a crash report that carries the
+// error's message: test ok() first, or use TRY, where failure is possible.
 #ifndef SKIFF_RESULT_H_
 #define SKIFF_RESULT_H_
 
@@ -16,6 +25,10 @@ struct Error {
 // Makes an Error with a printf-style message.
 Error MakeError(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
+// Ends the guest (the host tests: the process) with a report headed by |error|'s message:
+// value() was called on a Result that holds an error.
+[[noreturn]] void DieOnError(const Error& error);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -24,9 +37,13 @@ class [[nodiscard]] Result {
 
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
-  T& value() { return *value_; }
-  T& operator*() { return *value_; }
-  T* operator->() { return &*value_; }
+  T& value() & {
+    if (!ok()) DieOnError(error_);
+    return *value_;
+  }
+  T&& value() && { return std::move(value()); }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
   const Error& error() const { return error_; }
 
  private:
@@ -42,6 +59,9 @@ class [[nodiscard]] Result<void> {
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
+  void value() const {
+    if (!ok_) DieOnError(error_);
+  }
   const Error& error() const { return error_; }
 
  private:
@@ -50,5 +70,15 @@ class [[nodiscard]] Result<void> {
 };
 
 }  // namespace skiff
+
+// Evaluates |expr|, a Result; on an error returns it from the enclosing function (whose
+// Result type may differ), else yields the value. A GNU statement expression, as clang and
+// gcc take it.
+#define TRY(expr)                                          \
+  ({                                                       \
+    auto&& skiff_try_result_ = (expr);                     \
+    if (!skiff_try_result_.ok()) return skiff_try_result_.error(); \
+    std::move(skiff_try_result_).value();                  \
+  })
 
 #endif  // SKIFF_RESULT_H_

@@ -115,7 +115,7 @@ int Sleep() {
 int Events() {
   std::unique_ptr<SelfPair> pair = MakeSelfPair();
   if (pair == nullptr) return 1;
-  printf("ports %u <-> %u\n", pair->a.port(), pair->b.port());
+  printf("ports %u <-> %u\n", pair->a.port().value, pair->b.port().value);
   constexpr int kRounds = 100000;
   int received_a = 0, received_b = 0;
   bool stalled = false;
@@ -124,7 +124,7 @@ int Events() {
       if (first && !mine.Send()) stalled = true;
       while (*received < kRounds && !stalled) {
         if (!mine.WaitUntil(skiff::Now() + 2000 * kMs)) {
-          printf("FAIL: port %u stalled after %d events\n", mine.port(), *received);
+          printf("FAIL: port %u stalled after %d events\n", mine.port().value, *received);
           stalled = true;
           break;
         }

@@ -12,7 +12,7 @@
 
 #include "runtime/xen/grant_table.h"
 #include "runtime/xen/hypercall.h"
-#include "runtime/xen/store.h"
+#include "runtime/xen/xenstore.h"
 #include "runtime/xen/xenbus.h"
 #include "skiff/grant.h"
 #include "skiff/sched.h"
@@ -25,7 +25,7 @@ namespace {
 // Maps a grant of this domain into its own physical address space, as a backend would, ends
 // the grant while it is mapped, and checks that the page stays out of the allocator until
 // the mapping goes.
-void StillMapped(uint16_t self) {
+void StillMapped(skiff::DomId self) {
   // A guest-physical address far above anything the guest uses (64 GiB).
   constexpr uint64_t kMapAt = uint64_t{64} << 30;
   auto page = skiff::GrantedPage::Offer(self);
@@ -36,8 +36,8 @@ void StillMapped(uint16_t self) {
   gnttab_map_grant_ref_t map = {};
   map.host_addr = kMapAt;
   map.flags = GNTMAP_host_map;
-  map.ref = page->ref();
-  map.dom = self;
+  map.ref = page->ref().value;
+  map.dom = self.value;
   long rc = skiff::xen::Hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
                                   reinterpret_cast<uint64_t>(&map), 1);
   if (rc != 0 || map.status != GNTST_okay) {
@@ -62,7 +62,7 @@ void StillMapped(uint16_t self) {
 }
 
 // Grants pages to this domain itself (|self| is its domid) and has Xen copy through them.
-int Grants(uint16_t self) {
+int Grants(skiff::DomId self) {
   auto page = skiff::GrantedPage::Offer(self);
   if (!page) return Fail(page.error().message.c_str());
   auto* bytes = static_cast<unsigned char*>(page->data());
@@ -83,7 +83,7 @@ int Grants(uint16_t self) {
   copied = skiff::CopyGrants(&bad, 1);
   if (!copied) printf("error: %s\n", copied.error().message.c_str());
   Check(!copied.ok() && copied.error().code == EINVAL, "a copy across a page end is refused");
-  skiff::GrantCopy stale = {self, 4000, 0, copy, 16, false};
+  skiff::GrantCopy stale = {self, skiff::GrantRef{4000}, 0, copy, 16, false};
   copied = skiff::CopyGrants(&stale, 1);
   if (!copied) printf("error: %s\n", copied.error().message.c_str());
   Check(!copied.ok(), "a copy through a grant never offered fails");
@@ -162,7 +162,7 @@ int Basics() {
   if (!denied) printf("error: %s\n", denied.error().message.c_str());
   Check(!denied && denied.error().code == EACCES, "writing dom0's name is EACCES");
   auto perms = store->GetPermissions("data/greeting");
-  Check(perms.ok() && !perms->empty() && (*perms)[0].domid == domid,
+  Check(perms.ok() && !perms->empty() && (*perms)[0].domid.value == domid,
         "its own node's first permission names it");
 
   // Requests from several tasks at once.
@@ -237,7 +237,7 @@ int GrantsInDomU() {
   XenstoreClient* store = Store();
   if (store == nullptr) return 1;
   int domid = OwnDomid(*store);
-  return domid < 0 ? 1 : Grants(static_cast<uint16_t>(domid));
+  return domid < 0 ? 1 : Grants(skiff::DomId{static_cast<uint16_t>(domid)});
 }
 
 // A frontend that publishes nothing: enough to walk the handshake.
@@ -245,7 +245,7 @@ class NullDriver : public skiff::xen::XenbusDriver {
  public:
   skiff::Result<void> Setup(const skiff::xen::XenbusDevice& d) override {
     printf("%s: set up (backend %s in domain %u)\n", d.node.c_str(), d.backend.c_str(),
-           d.backend_id);
+           d.backend_id.value);
     return {};
   }
   void Connected(const skiff::xen::XenbusDevice& d) override {
@@ -284,7 +284,7 @@ int Devices() {
 int main(int argc, char** argv) {
   std::string_view test = argc > 1 ? argv[1] : "";
   uint16_t domid = static_cast<uint16_t>(argc > 2 ? atoi(argv[2]) : 0);
-  if (test == "grants") return argc > 2 ? Grants(domid) : GrantsInDomU();
+  if (test == "grants") return argc > 2 ? Grants(skiff::DomId{domid}) : GrantsInDomU();
   if (test == "no-xenstore") return NoXenstore();
   if (test == "store") return Basics();
   if (test == "watch") return WatchAndTransaction();

@@ -1,4 +1,4 @@
-#include "runtime/xen/xs_client.h"
+#include "runtime/xen/xenstore.h"
 
 #include <gtest/gtest.h>
 
@@ -25,14 +25,10 @@ class XsClientTest : public SchedulerTest {
  protected:
   void SetUp() override {
     SchedulerTest::SetUp();
-    platform_.ports.SetHandler(
-        kPort,
-        [](void* self) {
-          auto* test = static_cast<XsClientTest*>(self);
-          test->events_++;
-          test->client_->OnEvent();
-        },
-        this);
+    platform_.ports.SetHandler(EvtchnPort{kPort}, [this] {
+      events_++;
+      client_->OnEvent();
+    });
   }
   void TearDown() override {
     client_.reset();   // joins the watch task, so while the scheduler is current

@@ -1,4 +1,4 @@
-#include "runtime/xen/xs_codec.h"
+#include "runtime/xen/xenstore_wire.h"
 
 #include <string.h>
 

@@ -2,8 +2,8 @@
 // payloads of replies and watch events parsed and checked. [xen/io/xs_wire.h,
 // docs/misc/xenstore.txt] Everything that comes from xenstored is hostile input: each parser
 // checks every byte it looks at and returns an Error rather than trusting a length or a NUL.
-#ifndef SKIFF_RUNTIME_XEN_XS_CODEC_H_
-#define SKIFF_RUNTIME_XEN_XS_CODEC_H_
+#ifndef SKIFF_RUNTIME_XEN_XENSTORE_WIRE_H_
+#define SKIFF_RUNTIME_XEN_XENSTORE_WIRE_H_
 
 #include <errno.h>   // before xs_wire.h, which defines xsd_errors only if EINVAL is defined
 #include <stddef.h>
@@ -16,6 +16,7 @@
 
 #include "runtime/xen/xen.h"
 #include "skiff/result.h"
+#include "skiff/xen_types.h"
 
 namespace skiff::xen {
 
@@ -42,7 +43,7 @@ struct XsWatchEvent {
 struct XsPermission {
   enum class Access : char { kNone = 'n', kRead = 'r', kWrite = 'w', kBoth = 'b' };
   Access access = Access::kNone;
-  uint16_t domid = 0;
+  DomId domid;
   bool operator==(const XsPermission&) const = default;
 };
 
@@ -104,4 +105,4 @@ std::string FormatPermission(const XsPermission& permission);
 
 }  // namespace skiff::xen
 
-#endif  // SKIFF_RUNTIME_XEN_XS_CODEC_H_
+#endif  // SKIFF_RUNTIME_XEN_XENSTORE_WIRE_H_

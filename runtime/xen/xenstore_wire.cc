@@ -1,4 +1,4 @@
-#include "runtime/xen/xs_codec.h"
+#include "runtime/xen/xenstore_wire.h"
 
 #include <string.h>
 
@@ -191,13 +191,13 @@ Result<std::vector<XsPermission>> ParsePermissions(std::string_view payload,
                        what.data(), Len(text), text.data());
     }
     permissions.push_back(
-        {static_cast<XsPermission::Access>(text[0]), static_cast<uint16_t>(domid)});
+        {static_cast<XsPermission::Access>(text[0]), DomId{static_cast<uint16_t>(domid)}});
   }
   return permissions;
 }
 
 std::string FormatPermission(const XsPermission& permission) {
-  return static_cast<char>(permission.access) + std::to_string(permission.domid);
+  return static_cast<char>(permission.access) + std::to_string(permission.domid.value);
 }
 
 }  // namespace skiff::xen
