@@ -10,6 +10,7 @@
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/arch/x86/paging.h"
 #include "runtime/mm/memory.h"
+#include "runtime/sched/scheduler.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/grant_table.h"
 #include "runtime/xen/grants.h"
@@ -29,7 +30,7 @@ uint32_t max_frames;
 
 struct Pending {
   GrantRef ref;
-  void* page;
+  void* page;   // the runtime's page to free once ended, or null for the caller's frame
 };
 std::vector<Pending>* still_mapped;   // grants ended while mapped, and their pages
 
@@ -58,16 +59,36 @@ grant_entry_v1_t* MapFrame(void*, uint32_t index) {
   return reinterpret_cast<grant_entry_v1_t*>(pa);
 }
 
+void FreePage(void* page) {
+  if (page != nullptr) mm::Pages().Free(reinterpret_cast<uint64_t>(page) >> mm::kPageShift, 1);
+}
+
 // Tries again to end the grants that were still mapped; frees the pages of those that end.
 void RetryStillMapped() {
   if (still_mapped == nullptr) return;
   auto ended = [](const Pending& p) {
     if (!table->End(p.ref)) return false;
-    mm::Pages().Free(reinterpret_cast<uint64_t>(p.page) >> mm::kPageShift, 1);
+    FreePage(p.page);
     return true;
   };
   still_mapped->erase(std::remove_if(still_mapped->begin(), still_mapped->end(), ended),
                       still_mapped->end());
+}
+
+// Ends |ref|'s grant, or, while the other domain maps it, keeps trying later; |page| (the
+// runtime's) is freed once it ends.
+void EndOrDefer(GrantRef ref, void* page) {
+  Result<void> ended = table->End(ref);
+  if (ended) return FreePage(page);
+  if (ended.error().code != EBUSY) sched::Fatal(ended.error().message.c_str());
+  if (still_mapped == nullptr) still_mapped = new std::vector<Pending>;
+  still_mapped->push_back({ref, page});
+}
+
+Result<void> NeedTable() {
+  if (table == nullptr) return MakeError(ENODEV, "grant: this guest has no grant table");
+  RetryStillMapped();
+  return {};
 }
 
 }  // namespace
@@ -106,8 +127,7 @@ namespace skiff {
 using xen::table;
 
 Result<GrantedPage> GrantedPage::Offer(DomId domid, bool readonly) {
-  if (table == nullptr) return MakeError(ENODEV, "grant: this guest has no grant table");
-  xen::RetryStillMapped();
+  TRY(xen::NeedTable());
   std::optional<uint64_t> frame = mm::Pages().Allocate(1);
   if (!frame) return MakeError(ENOMEM, "grant: out of memory for a page to grant");
   Result<GrantRef> ref = table->Offer(domid, Gfn{*frame}, readonly);
@@ -136,13 +156,83 @@ GrantedPage::~GrantedPage() { Release(); }
 
 void GrantedPage::Release() {
   if (page_ == nullptr) return;
-  if (table->End(ref_)) {
-    mm::Pages().Free(reinterpret_cast<uint64_t>(page_) >> mm::kPageShift, 1);
-  } else {
-    if (xen::still_mapped == nullptr) xen::still_mapped = new std::vector<xen::Pending>;
-    xen::still_mapped->push_back({ref_, page_});
-  }
+  xen::EndOrDefer(ref_, page_);
   page_ = nullptr;
+}
+
+Result<Gfn> GfnOf(const void* address) {
+  uint64_t pa = x86::Translate(reinterpret_cast<uint64_t>(address));
+  if (pa == 0) return MakeError(EFAULT, "grant: nothing is mapped at %p", address);
+  return Gfn{pa >> mm::kPageShift};
+}
+
+Result<Grant> Grant::Offer(DomId domid, const void* address, bool readonly) {
+  TRY(xen::NeedTable());
+  Gfn gfn = TRY(GfnOf(address));
+  GrantRef ref = TRY(table->Offer(domid, gfn, readonly));
+  return Grant(ref, gfn);
+}
+
+Grant::Grant(Grant&& other) noexcept
+    : ref_(other.ref_), gfn_(other.gfn_), valid_(std::exchange(other.valid_, false)) {}
+
+Grant& Grant::operator=(Grant&& other) noexcept {
+  if (this != &other) {
+    End();
+    ref_ = other.ref_;
+    gfn_ = other.gfn_;
+    valid_ = std::exchange(other.valid_, false);
+  }
+  return *this;
+}
+
+void Grant::End() {
+  if (!valid_) return;
+  xen::EndOrDefer(ref_, nullptr);
+  valid_ = false;
+}
+
+Result<GrantRefs> GrantRefs::Reserve(size_t count) {
+  TRY(xen::NeedTable());
+  GrantRefs refs;
+  refs.refs_.reset(new (std::nothrow) GrantRef[count]);
+  if (refs.refs_ == nullptr) {
+    return MakeError(ENOMEM, "grant: out of memory for %zu references", count);
+  }
+  TRY(table->Reserve({refs.refs_.get(), count}));
+  refs.count_ = count;
+  return refs;
+}
+
+GrantRefs& GrantRefs::operator=(GrantRefs&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    refs_ = std::move(other.refs_);
+    count_ = std::exchange(other.count_, 0);
+  }
+  return *this;
+}
+
+Result<void> GrantRefs::Grant(size_t i, DomId domid, Gfn gfn, bool readonly) {
+  if (i >= count_) return MakeError(EINVAL, "grant: reference %zu of %zu", i, count_);
+  return table->Grant(refs_[i], domid, gfn, readonly);
+}
+
+Result<void> GrantRefs::Revoke(size_t i) {
+  if (i >= count_) return MakeError(EINVAL, "grant: reference %zu of %zu", i, count_);
+  return table->Revoke(refs_[i]);
+}
+
+void GrantRefs::Clear() {
+  for (size_t i = 0; i < count_; i++) {
+    if (table->state(refs_[i]) == xen::GrantTable::EntryState::kGranted) {
+      xen::EndOrDefer(refs_[i], nullptr);
+    } else {
+      (void)table->Release(refs_[i]);
+    }
+  }
+  refs_.reset();
+  count_ = 0;
 }
 
 bool WaitForGrant(uint64_t deadline) {
@@ -169,7 +259,11 @@ Result<void> CopyGrants(const GrantCopy* copies, size_t count) {
       granted.u.ref = c.ref.value;
       granted.domid = c.domid.value;
       granted.offset = c.offset;
-      mine.u.gmfn = local >> mm::kPageShift;
+      Result<Gfn> gfn = GfnOf(c.local);
+      if (!gfn) {
+        return MakeError(EFAULT, "grant copy %zu: %s", done + i, gfn.error().message.c_str());
+      }
+      mine.u.gmfn = gfn->value;
       mine.domid = DOMID_SELF;
       mine.offset = static_cast<uint16_t>(local_offset);
       op.len = c.length;

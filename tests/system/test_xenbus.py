@@ -21,7 +21,11 @@ GRANT_LINES = ["grant copy moves a whole page out of a grant and the bytes match
                "the grant table grows past its first frame",
                "ended grants give their pages back",
                "a grant ended while still mapped keeps its page out of the allocator",
-               "once unmapped, the grant ends and its page comes back"]
+               "once unmapped, the grant ends and its page comes back",
+               "a grant copy to and from a buffer on a task's stack moves the right bytes",
+               "a frame the app owns is granted and read through its grant",
+               "11 references held at once; one is revoked and granted again to another frame",
+               "an unmapped address has no frame: EFAULT"]
 
 
 class InDom0(unittest.TestCase):

@@ -28,7 +28,9 @@ struct Frames {
     self->mapped.emplace_back(new grant_entry_v1_t[kPerFrame]());
     return self->mapped.back().get();
   }
-  grant_entry_v1_t& entry(GrantRef ref) { return mapped[ref.value / kPerFrame][ref.value % kPerFrame]; }
+  grant_entry_v1_t& entry(GrantRef ref) {
+    return mapped[ref.value / kPerFrame][ref.value % kPerFrame];
+  }
 };
 
 TEST(GrantTable, OfferFillsTheEntryAndSkipsTheReservedOnes) {
@@ -53,7 +55,9 @@ TEST(GrantTable, FramesAreMappedOnlyWhenNeeded) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 4);
   EXPECT_EQ(table.frames(), 0u);
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) {
+    ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
+  }
   EXPECT_EQ(table.frames(), 1u);
   Result<GrantRef> next = table.Offer(DomId{1}, Gfn{99}, false);
   ASSERT_TRUE(next.ok());
@@ -77,7 +81,9 @@ TEST(GrantTable, XenRefusingAFrameIsEnospc) {
   Frames frames;
   frames.xen_limit = 1;
   GrantTable table(Frames::Map, &frames, 32);
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) {
+    ASSERT_TRUE(table.Offer(DomId{1}, Gfn{i}, false).ok());
+  }
   Result<GrantRef> refused = table.Offer(DomId{1}, Gfn{1}, false);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ENOSPC);
@@ -117,6 +123,75 @@ TEST(GrantTable, EndWhileMappedKeepsTheEntry) {
   EXPECT_TRUE(table.End(ref));
 }
 
+// Ending a reference twice used to push it onto the free list twice, so that two later
+// offers returned the same reference.
+TEST(GrantTable, EndingAReferenceNotInUseIsRefused) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  GrantRef ref = *table.Offer(DomId{3}, Gfn{0x10}, false);
+  EXPECT_TRUE(table.End(ref));
+  EXPECT_FALSE(table.End(ref));
+  Result<GrantRef> a = table.Offer(DomId{3}, Gfn{0x11}, false);
+  Result<GrantRef> b = table.Offer(DomId{3}, Gfn{0x12}, false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_FALSE(table.End(GrantRef{3})) << "a reference the toolstack reserves";
+  EXPECT_FALSE(table.End(GrantRef{100000})) << "a reference beyond the table";
+}
+
+TEST(GrantTable, ReserveIsAllOrNothing) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  GrantRef few[3];
+  ASSERT_TRUE(table.Reserve(few).ok());
+  EXPECT_EQ(table.free_entries(), kFirstFrameRefs - 3);
+  for (GrantRef ref : few) EXPECT_EQ(table.state(ref), GrantTable::EntryState::kHeld);
+  std::vector<GrantRef> too_many(kFirstFrameRefs - 2);
+  Result<void> refused = table.Reserve(too_many);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ENOSPC);
+  EXPECT_NE(refused.error().message.find("wanted"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(table.free_entries(), kFirstFrameRefs - 3) << "a refused reservation holds nothing";
+  std::vector<GrantRef> rest(kFirstFrameRefs - 3);
+  EXPECT_TRUE(table.Reserve(rest).ok());
+  EXPECT_EQ(table.free_entries(), 0u);
+}
+
+TEST(GrantTable, HeldReferencesGiveNoAccessUntilGranted) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  GrantRef ref;
+  ASSERT_TRUE(table.Reserve({&ref, 1}).ok());
+  EXPECT_EQ(frames.entry(ref).flags, 0);
+  EXPECT_FALSE(table.Revoke(ref).ok()) << "nothing to revoke";
+  ASSERT_TRUE(table.Grant(ref, DomId{2}, Gfn{0x40}, true).ok());
+  EXPECT_EQ(frames.entry(ref).flags, GTF_permit_access | GTF_readonly);
+  EXPECT_FALSE(table.Grant(ref, DomId{2}, Gfn{0x41}, true).ok()) << "granted twice";
+  EXPECT_FALSE(table.Release(ref).ok()) << "released while granted";
+  EXPECT_TRUE(table.End(ref).ok());
+  EXPECT_EQ(table.state(ref), GrantTable::EntryState::kFree);
+  EXPECT_FALSE(table.Grant(ref, DomId{2}, Gfn{0x41}, true).ok()) << "granted while free";
+}
+
+// A pool keeps its reference and points it at another frame.
+TEST(GrantTable, RegrantPointsAHeldReferenceAtAnotherFrame) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  GrantRef ref = *table.Offer(DomId{5}, Gfn{0x100}, false);
+  size_t free_before = table.free_entries();
+  frames.entry(ref).flags |= GTF_writing;   // the backend maps it
+  Result<void> busy = table.Revoke(ref);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().code, EBUSY);
+  EXPECT_EQ(frames.entry(ref).frame, 0x100u);
+  frames.entry(ref).flags &= ~GTF_writing;
+  ASSERT_TRUE(table.Revoke(ref).ok());
+  ASSERT_TRUE(table.Grant(ref, DomId{5}, Gfn{0x200}, false).ok());
+  EXPECT_EQ(frames.entry(ref).frame, 0x200u);
+  EXPECT_EQ(frames.entry(ref).flags, GTF_permit_access);
+  EXPECT_EQ(table.free_entries(), free_before) << "the reference never went back to the table";
+}
+
 class GrantTableWaitTest : public SchedulerTest {};
 
 // A task that found the table full waits on space() and gets the next freed entry.
@@ -124,7 +199,9 @@ TEST_F(GrantTableWaitTest, EndWakesATaskWaitingForSpace) {
   Frames frames;
   GrantTable table(Frames::Map, &frames, 1);
   std::vector<GrantRef> refs;
-  for (uint32_t i = 0; i < kFirstFrameRefs; i++) refs.push_back(*table.Offer(DomId{1}, Gfn{i}, false));
+  for (uint32_t i = 0; i < kFirstFrameRefs; i++) {
+    refs.push_back(*table.Offer(DomId{1}, Gfn{i}, false));
+  }
   bool got = false;
   auto waiter = Spawn([&] {
     while (!table.Offer(DomId{1}, Gfn{500}, false).ok()) {
@@ -138,6 +215,30 @@ TEST_F(GrantTableWaitTest, EndWakesATaskWaitingForSpace) {
   EXPECT_TRUE(table.End(refs[0]));
   Join(*waiter);
   EXPECT_TRUE(got);
+}
+
+// A task that wants several references waits until enough are free, and takes them at once.
+TEST_F(GrantTableWaitTest, AReservationWaitsUntilAllItsReferencesAreFree) {
+  Frames frames;
+  GrantTable table(Frames::Map, &frames, 1);
+  std::vector<GrantRef> all(kFirstFrameRefs);
+  ASSERT_TRUE(table.Reserve(all).ok());
+  GrantRef wanted[2];
+  bool got = false;
+  auto waiter = Spawn([&] {
+    while (!table.Reserve(wanted).ok()) ASSERT_TRUE(table.space().WaitUntil(Now() + 1000));
+    got = true;
+  });
+  ASSERT_TRUE(waiter.ok());
+  Yield();
+  ASSERT_TRUE(table.Release(all[0]).ok());
+  Yield();
+  EXPECT_FALSE(got) << "one free reference is not two";
+  EXPECT_EQ(table.free_entries(), 1u) << "a failed reservation holds nothing";
+  ASSERT_TRUE(table.Release(all[1]).ok());
+  Join(*waiter);
+  EXPECT_TRUE(got);
+  EXPECT_EQ(table.free_entries(), 0u);
 }
 
 }  // namespace

@@ -51,6 +51,21 @@ class Builder {
     return true;
   }
 
+  // The physical address that |va| maps to, through pages of any size; 0 if unmapped.
+  uint64_t Translate(uint64_t va) const {
+    const uint64_t* table = root_;
+    for (int shift = 39; shift >= 12; shift -= 9) {
+      uint64_t entry = table[(va >> shift) & 511];
+      if (!(entry & kPresent)) return 0;
+      uint64_t page_mask = (uint64_t{1} << shift) - 1;
+      if (shift == 12 || (entry & kLarge)) {
+        return (entry & kAddressMask & ~page_mask) | (va & page_mask);
+      }
+      table = reinterpret_cast<const uint64_t*>(entry & kAddressMask);
+    }
+    return 0;
+  }
+
   // The last-level entry for the 4 KiB page at |va|, making missing tables if |make|; null
   // when out of memory, when a table is missing and !|make|, or when a large page covers |va|.
   uint64_t* Entry(uint64_t va, bool make) {
@@ -138,6 +153,8 @@ bool MapPage(uint64_t va, uint64_t pa) {
   *entry = pa | kPresent | kWritable | kNoExecute;
   return true;
 }
+
+uint64_t Translate(uint64_t va) { return tables.Translate(va); }
 
 uint64_t UnmapPage(uint64_t va) {
   uint64_t* entry = tables.Entry(va, false);

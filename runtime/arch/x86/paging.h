@@ -21,6 +21,10 @@ bool BuildPageTables(const xen::StartInfo& info, const uint64_t* extra, int extr
 // stacks). Returns false when out of memory for page tables.
 bool MapPage(uint64_t va, uint64_t pa);
 
+// The physical address mapped at |va| (in the direct map, a task stack, the image), or 0
+// when nothing is mapped there.
+uint64_t Translate(uint64_t va);
+
 // Unmaps the page at |va| and flushes it from the TLB; returns its physical address, or 0 if
 // it was not mapped.
 uint64_t UnmapPage(uint64_t va);
