@@ -20,7 +20,6 @@
 
 namespace skiff::xen {
 
-static_assert(sizeof(xsd_sockmsg) == 16);
 
 // A transaction id; 0 is "no transaction".
 struct XsTx {

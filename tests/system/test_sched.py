@@ -29,6 +29,7 @@ class SchedInDom0(unittest.TestCase):
         self.assertIn("ok: 100000 events each way through an interdomain pair, none lost", out)
         self.assertIn("ok: unmasking delivers the held event", out)
         self.assertIn("ok: a port that is always pending does not starve another", out)
+        self.assertIn("ok: a handler closes its own channel, once, and the loop goes on", out)
 
     def test_1000_tasks_and_the_primitives(self):
         out = self.assertPasses("tasks")

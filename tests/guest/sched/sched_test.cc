@@ -172,6 +172,18 @@ int Events() {
   Check(other->b.WaitUntil(skiff::Now() + 1000 * kMs) && busy > 0,
         "a port that is always pending does not starve another");
   pair->b.SetHandler([] {});
+  // A handler may close its own channel; the event loop goes on, and the channel is closed.
+  int closing_runs = 0;
+  other->b.SetHandler([&] {
+    closing_runs++;
+    other->b.Close();
+  });
+  (void)other->a.Send();
+  skiff::SleepFor(50 * kMs);
+  (void)other->a.Send();   // to a closed peer: nothing runs
+  skiff::SleepFor(50 * kMs);
+  Check(closing_runs == 1 && !other->b.open(),
+        "a handler closes its own channel, once, and the loop goes on");
   return failures;
 }
 
