@@ -48,6 +48,7 @@ class FakeBackendBase {
 
   // Faults.
   bool stalled = false;                    // reads and answers nothing, even when kicked
+  bool hold = false;      // takes requests but answers none yet, as netback holds rx buffers
   size_t responses_per_turn = SIZE_MAX;    // fewer keeps it working across turns
   int wrong_id = 0;       // the next so many responses carry an id that was never issued
   int duplicate = 0;      // ... are sent twice: the same id answered twice
@@ -86,6 +87,8 @@ class FakeBackend final : public FakeBackendBase {
 
   uint32_t size() const { return size_; }
   size_t unanswered() const { return pending_.size(); }
+  // The requests taken and not answered yet, oldest first.
+  const std::deque<Request>& unanswered_requests() const { return pending_; }
 
   // Pushes |response| as if it answered something: for ids never issued.
   void Inject(const Response& response) {
@@ -117,7 +120,7 @@ class FakeBackend final : public FakeBackendBase {
   void Serve() override {
     TakeRequests();
     size_t n = 0;
-    while (!pending_.empty() && n < responses_per_turn) {
+    while (!hold && !pending_.empty() && n < responses_per_turn) {
       Answer(pending_.front());
       pending_.pop_front();
       n++;

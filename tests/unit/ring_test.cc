@@ -369,6 +369,22 @@ TEST_F(RingTest, StalledBackendLeavesRequestsInFlight) {
   EXPECT_EQ(completed_, ring().size());
 }
 
+TEST_F(RingTest, HeldRequestsAreAnsweredLater) {
+  Attach(0);
+  backend_->hold = true;   // an rx ring: buffers posted, no packet yet
+  for (uint32_t i = 0; i < 5; i++) Send(i);
+  Turns(3);
+  EXPECT_EQ(completed_, 0u);
+  ASSERT_EQ(backend_->unanswered(), 5u);
+  EXPECT_EQ(backend_->unanswered_requests().front().value, 0u);
+  Send(5);   // it is awake, holding work: not notified
+  EXPECT_EQ(ring().stats().notifies, 1u);
+  backend_->hold = false;
+  Turns(2);
+  EXPECT_EQ(completed_, 6u);
+  EXPECT_FALSE(backend_->awake());
+}
+
 TEST_F(RingTest, BackendClosingMidRequestIsSeen) {
   Attach(0);
   backend_->responses_per_turn = 1;
