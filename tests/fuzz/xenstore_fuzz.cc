@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary reply-ring bytes through the decoder, in pieces, and every
-// message through the checks and parsers the client applies. Build: scripts/lib/fuzz-xenstore.
+// message through the checks and parsers the client applies. Build and run: scripts/lib/fuzz xenstore.
 #include <stddef.h>
 #include <stdint.h>
 
