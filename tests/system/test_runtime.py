@@ -74,6 +74,14 @@ class RuntimeInDom0(unittest.TestCase):
     def test_null_dereference_crashes_with_a_report(self):
         self.assertCrashReport("null", r"skiff: NULL pointer dereference at 0x0 \(the NULL page\)")
 
+    def test_value_of_an_error_crashes_with_its_message(self):
+        rc, out = dom0("value-of-error")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("FAIL: guest runtime_test crashed", out)
+        self.assertIn("skiff: CRASH: value() of a failed Result: no such thing as '/data/x'", out)
+        self.assertIn("skiff: in task 'main'", out)
+        self.assertNotIn("value 0", out)
+
     def test_bad_quoting_is_a_clear_error(self):
         rc, out = dom0('argv "unterminated')
         self.assertEqual(rc, 1, out)

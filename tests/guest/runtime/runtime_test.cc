@@ -1,6 +1,7 @@
 // Guest tests of the runtime core, one per run: runtime_test CASE [ARGS...].
 // Each case prints what it checked and returns 0, or prints "FAIL: ..." and returns 1.
 // The fault cases never return: they end in the runtime's crash report.
+#include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "skiff/result.h"
 #include "skiff/skiff.h"
 #include "tests/guest/check.h"
 
@@ -152,6 +154,12 @@ uint8_t data_code[16] = {0xc3};   // a `ret`, in writable, no-execute data
   *p = 1;
 }
 
+// value() on a Result that holds an error ends the guest with the error's message.
+[[gnu::noinline]] void ValueOfError() {
+  skiff::Result<int> missing = skiff::MakeError(ENOENT, "no such thing as '/data/x'");
+  printf("value %d\n", missing.value());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,6 +172,7 @@ int main(int argc, char** argv) {
   if (test == "write-text") WriteText();
   if (test == "jump-to-data") JumpToData();
   if (test == "null") NullDereference();
+  if (test == "value-of-error") ValueOfError();
   if (test == "exit") return atoi(argc > 2 ? argv[2] : "0");
   printf("FAIL: unknown test '%.*s'\n", static_cast<int>(test.size()), test.data());
   return 1;
