@@ -6,13 +6,18 @@
 
 namespace skiff {
 
-Error MakeError(int code, const char* format, ...) {
+Error MakeErrorV(int code, const char* format, va_list args) {
   char text[256];
+  vsnprintf(text, sizeof(text), format, args);
+  return Error{code, text};
+}
+
+Error MakeError(int code, const char* format, ...) {
   va_list args;
   va_start(args, format);
-  vsnprintf(text, sizeof(text), format, args);
+  Error error = MakeErrorV(code, format, args);
   va_end(args);
-  return Error{code, text};
+  return error;
 }
 
 // Where there is no scheduler (the fuzzers); runtime/sched/scheduler.cc has the one that

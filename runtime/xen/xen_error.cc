@@ -46,12 +46,11 @@ int ErrnoFromXen(long result) {
 }
 
 Error XenError(long result, const char* format, ...) {
-  char text[256];
   va_list args;
   va_start(args, format);
-  vsnprintf(text, sizeof(text), format, args);
+  Error error = MakeErrorV(ErrnoFromXen(result), format, args);
   va_end(args);
-  Error error = MakeError(ErrnoFromXen(result), "%s: Xen says %s", text, ErrorName(result));
+  error.message += std::string(": Xen says ") + ErrorName(result);
   if (Find(result) == nullptr) error.message += " (" + std::to_string(result) + ")";
   return error;
 }

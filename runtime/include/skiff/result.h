@@ -11,6 +11,8 @@
 #ifndef SKIFF_RESULT_H_
 #define SKIFF_RESULT_H_
 
+#include <stdarg.h>
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +26,8 @@ struct Error {
 
 // Makes an Error with a printf-style message.
 Error MakeError(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
+Error MakeErrorV(int code, const char* format, va_list args)
+    __attribute__((format(printf, 2, 0)));
 
 // Ends the guest (the host tests: the process) with a report headed by |error|'s message:
 // value() was called on a Result that holds an error.
