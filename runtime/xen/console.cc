@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "runtime/arch/x86/cpu.h"
+#include "runtime/xen/byte_ring.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/poll.h"
 
@@ -46,14 +47,12 @@ void ConsoleWrite(const char* data, size_t len) {
       return;
     }
     XENCONS_RING_IDX prod = ring->out_prod;
-    XENCONS_RING_IDX cons = *(volatile XENCONS_RING_IDX*)&ring->out_cons;
-    while (len > 0 && prod - cons < kSize) {
-      ring->out[MASK_XENCONS_IDX(prod, ring->out)] = *data++;
-      prod++;
-      len--;
-    }
+    size_t n = ByteRingPut(ring->out, kSize, prod, *(volatile XENCONS_RING_IDX*)&ring->out_cons,
+                           std::string_view(data, len));
+    data += n;
+    len -= n;
     x86::MemoryFence();   // the bytes before the index [xen/io/console.h]
-    ring->out_prod = prod;
+    ring->out_prod = prod + static_cast<XENCONS_RING_IDX>(n);
     Notify(port);
   }
 }

@@ -1,5 +1,7 @@
 #include "runtime/xen/xenstore.h"
 
+#include "runtime/xen/byte_ring.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,10 +118,8 @@ Result<void> XenstoreClient::CopyIn(const std::string& bytes, uint64_t deadline,
                            what.c_str()));
       return *broken_;
     }
-    size_t offset = MASK_XENSTORE_IDX(req_prod_);
-    size_t n = std::min({static_cast<size_t>(XENSTORE_RING_SIZE - used), bytes.size() - done,
-                         XENSTORE_RING_SIZE - offset});
-    memcpy(ring_->req + offset, bytes.data() + done, n);
+    size_t n = ByteRingPut(ring_->req, XENSTORE_RING_SIZE, req_prod_, cons,
+                           std::string_view(bytes).substr(done));
     done += n;
     req_prod_ += static_cast<XENSTORE_RING_IDX>(n);
     __atomic_store_n(&ring_->req_prod, req_prod_, __ATOMIC_RELEASE);
@@ -144,10 +144,7 @@ void XenstoreClient::OnEvent() {
       return;
     }
     char bytes[XENSTORE_RING_SIZE];   // copied once, then parsed: xenstored may change the ring
-    size_t offset = MASK_XENSTORE_IDX(rsp_cons_);
-    size_t first = std::min<size_t>(available, XENSTORE_RING_SIZE - offset);
-    memcpy(bytes, ring_->rsp + offset, first);
-    memcpy(bytes + first, ring_->rsp, available - first);
+    ByteRingGet(ring_->rsp, XENSTORE_RING_SIZE, rsp_cons_, prod, bytes, sizeof(bytes));
     rsp_cons_ += available;
     __atomic_store_n(&ring_->rsp_cons, rsp_cons_, __ATOMIC_RELEASE);
     notify_();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/arch/x86/cpu.h"
+#include "runtime/xen/byte_ring.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/poll.h"
 #include "runtime/xen/xenstore_wire.h"
@@ -32,10 +33,7 @@ bool Put(std::string_view bytes) {
       return false;
     }
     XENSTORE_RING_IDX prod = ring->req_prod;
-    size_t offset = MASK_XENSTORE_IDX(prod);
-    size_t n = std::min({bytes.size(), size_t{XENSTORE_RING_SIZE - (prod - Load(ring->req_cons))},
-                         XENSTORE_RING_SIZE - offset});
-    memcpy(ring->req + offset, bytes.data(), n);
+    size_t n = ByteRingPut(ring->req, XENSTORE_RING_SIZE, prod, Load(ring->req_cons), bytes);
     bytes.remove_prefix(n);
     __atomic_store_n(&ring->req_prod, prod + static_cast<XENSTORE_RING_IDX>(n), __ATOMIC_RELEASE);
     Notify(port);
@@ -48,10 +46,9 @@ bool Get(XsDecoder& decoder, std::vector<XsMessage>* messages) {
   while (messages->empty()) {
     if (!WaitFor([] { return Load(ring->rsp_prod) != ring->rsp_cons; })) return false;
     XENSTORE_RING_IDX cons = ring->rsp_cons;
-    size_t offset = MASK_XENSTORE_IDX(cons);
-    size_t n = std::min<size_t>(Load(ring->rsp_prod) - cons, XENSTORE_RING_SIZE - offset);
     char bytes[XENSTORE_RING_SIZE];   // copied once: xenstored may change the ring
-    memcpy(bytes, ring->rsp + offset, n);
+    size_t n = ByteRingGet(ring->rsp, XENSTORE_RING_SIZE, cons, Load(ring->rsp_prod), bytes,
+                           sizeof(bytes));
     __atomic_store_n(&ring->rsp_cons, cons + static_cast<XENSTORE_RING_IDX>(n), __ATOMIC_RELEASE);
     Notify(port);
     decoder.Feed(std::string_view(bytes, n), messages);
