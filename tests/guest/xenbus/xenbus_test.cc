@@ -248,8 +248,9 @@ class NullDriver : public skiff::xen::XenbusDriver {
            d.backend_id.value);
     return {};
   }
-  void Connected(const skiff::xen::XenbusDevice& d) override {
+  skiff::Result<void> Connected(const skiff::xen::XenbusDevice& d) override {
     printf("%s: connected\n", d.node.c_str());
+    return {};
   }
   void Teardown(const skiff::xen::XenbusDevice& d) override {
     printf("%s: torn down\n", d.node.c_str());
