@@ -20,34 +20,37 @@ const char* StateName(XenbusState state) {
   return "invalid";
 }
 
+Result<XenbusDevice> ReadDevice(XenstoreClient& store, std::string_view type,
+                                std::string_view id) {
+  std::string node = "device/" + std::string(type) + "/" + std::string(id);
+  XenbusDevice device{std::string(type), std::string(id), node, {}, {}};
+  Result<std::string> backend = store.Read(device.node + "/backend");
+  if (!backend) {
+    return MakeError(backend.error().code, "xenbus: %s has no backend path: %s",
+                     device.node.c_str(), backend.error().message.c_str());
+  }
+  Result<std::string> backend_id = store.Read(device.node + "/backend-id");
+  uint32_t domid;
+  if (!backend_id || !ParseDecimal(*backend_id, DOMID_FIRST_RESERVED - 1, &domid)) {
+    return MakeError(EPROTO, "xenbus: %s has no valid backend-id", device.node.c_str());
+  }
+  if (backend->empty() || (*backend)[0] != '/') {
+    return MakeError(EPROTO, "xenbus: %s names backend '%s', not an absolute path",
+                     device.node.c_str(), backend->c_str());
+  }
+  device.backend = *backend;
+  device.backend_id = DomId{static_cast<uint16_t>(domid)};
+  return device;
+}
+
 Result<std::vector<XenbusDevice>> Enumerate(XenstoreClient& store, std::string_view type) {
-  std::string dir = "device/" + std::string(type);
-  Result<std::vector<std::string>> ids = store.Directory(dir);
+  Result<std::vector<std::string>> ids = store.Directory("device/" + std::string(type));
   if (!ids) {
     if (ids.error().code == ENOENT) return std::vector<XenbusDevice>{};
     return ids.error();
   }
   std::vector<XenbusDevice> devices;
-  for (const std::string& id : *ids) {
-    XenbusDevice device{std::string(type), id, dir + "/" + id, {}, {}};
-    Result<std::string> backend = store.Read(device.node + "/backend");
-    if (!backend) {
-      return MakeError(backend.error().code, "xenbus: %s has no backend path: %s",
-                       device.node.c_str(), backend.error().message.c_str());
-    }
-    Result<std::string> backend_id = store.Read(device.node + "/backend-id");
-    uint32_t domid;
-    if (!backend_id || !ParseDecimal(*backend_id, DOMID_FIRST_RESERVED - 1, &domid)) {
-      return MakeError(EPROTO, "xenbus: %s has no valid backend-id", device.node.c_str());
-    }
-    if (backend->empty() || (*backend)[0] != '/') {
-      return MakeError(EPROTO, "xenbus: %s names backend '%s', not an absolute path",
-                       device.node.c_str(), backend->c_str());
-    }
-    device.backend = *backend;
-    device.backend_id = DomId{static_cast<uint16_t>(domid)};
-    devices.push_back(std::move(device));
-  }
+  for (const std::string& id : *ids) devices.push_back(TRY(ReadDevice(store, type, id)));
   return devices;
 }
 
@@ -84,10 +87,11 @@ Result<void> XenbusFrontend::WaitFor(XenbusState state, uint64_t deadline) {
 }
 
 Result<void> XenbusFrontend::SetState(XenbusState state) {
-  char value[4];
-  snprintf(value, sizeof(value), "%d", static_cast<int>(state));
-  Result<void> written = store_.Write(device_.node + "/state", value);
-  if (!written) return written;
+  if (!removed_) {   // a removed device's node is not made again
+    char value[4];
+    snprintf(value, sizeof(value), "%d", static_cast<int>(state));
+    TRY(store_.Write(device_.node + "/state", value));
+  }
   state_ = state;
   state_changed_.WakeAll();
   return {};
@@ -120,6 +124,12 @@ void XenbusFrontend::Fail(Error error) {
   state_changed_.WakeAll();
 }
 
+void XenbusFrontend::TearDownDriver() {
+  if (!set_up_) return;
+  driver_.Teardown(device_);
+  set_up_ = false;
+}
+
 void XenbusFrontend::Run() {
   Result<XsWatchId> watch = store_.Watch(device_.backend + "/state",
                                          [this](std::string_view) { backend_changed_.Signal(); });
@@ -146,10 +156,7 @@ void XenbusFrontend::Run() {
       break;
     }
   }
-  if (set_up_) {
-    driver_.Teardown(device_);
-    set_up_ = false;
-  }
+  TearDownDriver();
   // Closing, then Closed when asked to stop; only Closing after a failure, so the backend
   // lets go (as Linux's xenbus_dev_fatal does). A device already Closed stays so: a Closing
   // from a Closed frontend makes a backend start over.
@@ -187,16 +194,17 @@ bool XenbusFrontend::Step(XenbusState backend) {
     case XenbusState::kConnected:
       if (!set_up_) return true;   // connected to a previous incarnation of ours; wait
       if (state_ != XenbusState::kConnected) {
-        driver_.Connected(device_);
+        if (Result<void> r = driver_.Connected(device_); !r) {
+          Fail(MakeError(r.error().code, "xenbus: %s: the driver failed to connect: %s",
+                         device_.node.c_str(), r.error().message.c_str()));
+          return false;   // Run tears the driver down and says Closing
+        }
         if (!Move(XenbusState::kConnected)) return false;
       }
       return true;
     case XenbusState::kClosing:   // the backend waits for us to close, as Linux's do
     case XenbusState::kClosed:
-      if (set_up_) {
-        driver_.Teardown(device_);
-        set_up_ = false;
-      }
+      TearDownDriver();
       if (state_ != XenbusState::kClosed) {
         if (!Move(XenbusState::kClosed)) return false;
       }

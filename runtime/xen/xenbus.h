@@ -9,14 +9,25 @@
 // closes (Closing or Closed); and back to Initialising when it comes back. A backend that
 // does not move on in time ends the task with an error that names the device and the state
 // it waited in, and the frontend Closing.
+//
+// Drivers read their backend's keys with ReadBackendUint/ReadBackendFeature/ReadMac, which
+// treat every value as hostile input, and publish theirs with WriteFrontendKeys, in one
+// transaction. XenbusBus follows device/<type> so that devices attached and detached at run
+// time get a driver and lose it.
 #ifndef SKIFF_RUNTIME_XEN_XENBUS_H_
 #define SKIFF_RUNTIME_XEN_XENBUS_H_
 
 #include <stdint.h>
 
+#include <array>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/xen/xenstore.h"
@@ -52,14 +63,46 @@ struct XenbusDevice {
 // domain. A device whose backend entries are missing or malformed is an error naming it.
 Result<std::vector<XenbusDevice>> Enumerate(XenstoreClient& store, std::string_view type);
 
+// The device device/<type>/<id>, with its backend path and domain; a missing or malformed
+// backend entry is an error naming it.
+Result<XenbusDevice> ReadDevice(XenstoreClient& store, std::string_view type, std::string_view id);
+
+// The backend's <backend>/<key> as a decimal number up to |max|. A missing key is ENOENT, a
+// value that is not a plain decimal number (no sign, space or leading zero) up to |max| is
+// EPROTO; both name the path, and EPROTO quotes the value.
+Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& device,
+                                 std::string_view key, uint64_t max);
+// The same, with |fallback| for a missing key.
+Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& device,
+                                 std::string_view key, uint64_t max, uint64_t fallback);
+// A backend feature flag, <backend>/feature-*: "1" true, "0" or missing false, anything else
+// an EPROTO error naming the key, the path and the value. [xen/io/netif.h, xen/io/blkif.h]
+Result<bool> ReadBackendFeature(XenstoreClient& store, const XenbusDevice& device,
+                                std::string_view key);
+
+using MacAddress = std::array<uint8_t, 6>;
+// "aa:bb:cc:dd:ee:ff" (hex digits of either case), exactly; anything else is nullopt.
+std::optional<MacAddress> ParseMac(std::string_view text);
+// The MAC address at |path| (netfront's is <frontend>/mac [xen/io/netif.h]). Missing is
+// ENOENT; malformed is EPROTO quoting the value.
+Result<MacAddress> ReadMac(XenstoreClient& store, std::string_view path);
+
+// Writes each (key, value) under the device's node (relative keys: "ring-ref",
+// "queue-0/tx-ring-ref") in one transaction, started over on a conflict (EAGAIN) as
+// XenstoreClient::Transaction does, so the backend sees all of them or none. An empty key,
+// an absolute one or one with an empty or ".." component is EINVAL, and nothing is written.
+Result<void> WriteFrontendKeys(XenstoreClient& store, const XenbusDevice& device,
+                               std::span<const std::pair<std::string, std::string>> keys);
+
 // What a driver does at each step; each runs in the device's task and may block.
 class XenbusDriver {
  public:
   virtual ~XenbusDriver() = default;
   // The backend waits for us (InitWait): make and publish rings and event channels.
   virtual Result<void> Setup(const XenbusDevice& device) = 0;
-  // The backend is connected: start using the device.
-  virtual void Connected(const XenbusDevice& device) = 0;
+  // The backend is connected: read what it published (e.g. a disk's sectors) and start using
+  // the device. An error fails the device as a failed Setup does, and Teardown follows.
+  virtual Result<void> Connected(const XenbusDevice& device) = 0;
   // The backend is going or gone: stop using the device and free what Setup made.
   virtual void Teardown(const XenbusDevice& device) = 0;
 };
@@ -87,6 +130,9 @@ class XenbusFrontend {
   const XenbusDevice& device() const { return device_; }
   // Why the task stopped, if it failed.
   const Error* error() const { return failed_ ? &error_ : nullptr; }
+  // The toolstack removed the device's node: from now on the frontend writes nothing (a
+  // write would make the node again), and its destructor only stops the task.
+  void MarkRemoved() { removed_ = true; }
 
  private:
   void Run();
@@ -96,6 +142,7 @@ class XenbusFrontend {
   bool Move(XenbusState state);   // SetState, failing the task on error
   Result<XenbusState> ReadBackendState();
   void Fail(Error error);
+  void TearDownDriver();
 
   XenstoreClient& store_;
   XenbusDevice device_;
@@ -105,10 +152,67 @@ class XenbusFrontend {
   XenbusState backend_state_ = XenbusState::kUnknown;
   bool set_up_ = false;
   bool stopping_ = false;
+  bool removed_ = false;
   bool failed_ = false;
   Error error_;
   Event backend_changed_;
   WaitQueue state_changed_;
+  std::optional<XsWatchId> watch_;
+  Task* task_ = nullptr;
+};
+
+// Makes the driver for a device.
+using XenbusDriverFactory = std::function<std::unique_ptr<XenbusDriver>(const XenbusDevice&)>;
+
+// Observers of a XenbusBus, called in its task.
+struct XenbusBusCallbacks {
+  std::function<void(const XenbusFrontend&)> added;    // its frontend has just started
+  std::function<void(const XenbusDevice&)> removed;    // its frontend is gone, torn down
+  std::function<void(const Error&)> error;             // a device or the listing failed
+};
+
+// The devices of one type, attached at boot or at run time (xl block-attach, network-attach):
+// a task ("xenbus-bus-<type>") watches device/<type> and, on each change, lists it again.
+// A new id gets a driver from the factory and a started XenbusFrontend; an id that is gone
+// loses both (the frontend is stopped, writing nothing: the toolstack removes a device's node
+// after its backend went Closing and the frontend answered Closed, or gave up waiting).
+// A frontend that fails stays, failed, until its node goes.
+class XenbusBus {
+ public:
+  XenbusBus(XenstoreClient& store, std::string type, XenbusDriverFactory factory,
+            XenbusBusCallbacks callbacks = {}, XenbusOptions options = {});
+  // Stops the task and destroys every frontend, which closes its device.
+  ~XenbusBus();
+  XenbusBus(const XenbusBus&) = delete;
+  XenbusBus& operator=(const XenbusBus&) = delete;
+
+  // Sets the watch and starts the task, which lists the devices there are at once.
+  Result<void> Start();
+
+  // The frontend of device/<type>/<id>, or null.
+  XenbusFrontend* Find(std::string_view id);
+  size_t size() const { return devices_.size(); }
+
+ private:
+  struct Attached {
+    std::unique_ptr<XenbusDriver> driver;
+    std::unique_ptr<XenbusFrontend> frontend;   // declared last: goes before its driver
+  };
+
+  void Run();
+  void Rescan();
+  void Add(const std::string& id);
+  void Remove(std::map<std::string, Attached>::iterator it);
+  void Report(const Error& error);
+
+  XenstoreClient& store_;
+  std::string type_;
+  XenbusDriverFactory factory_;
+  XenbusBusCallbacks callbacks_;
+  XenbusOptions options_;
+  std::map<std::string, Attached> devices_;   // by id
+  Event changed_;
+  bool stopping_ = false;
   std::optional<XsWatchId> watch_;
   Task* task_ = nullptr;
 };

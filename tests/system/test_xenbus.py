@@ -2,8 +2,9 @@
 
 Grants to the guest's own domain need its domid: 0 as a PVH dom0, read from xenstore as a
 domU. The xenstore and device cases need a real dom0 with xenstored, netback and blkback, so
-they share one full-mode boot; dom0's side of the watch and transaction tests runs once the
-guest says it is ready.
+they share one full-mode boot; dom0's side of the watch and transaction tests, and the disk
+attached and detached at run time for the hotplug test, run once the guests say they are
+ready.
 """
 
 import os
@@ -48,15 +49,19 @@ class AsDomU(unittest.TestCase):
     def setUpClass(cls):
         dom0_side = ("d=$(xl domid watch); xenstore-write /local/domain/$d/data/counter 41; "
                      "xenstore-write /local/domain/$d/data/poke hello")
-        # dom0's commands run once every guest is up: "watch" goes last, so that they follow
-        # its "ready" closely.
+        hotplug_side = ("truncate -s 16M /tmp/hotplug.img && "
+                        "xl block-attach hotplug 'format=raw,vdev=xvdb,access=rw,"
+                        "target=/tmp/hotplug.img' && sleep 5 && xl block-detach hotplug xvdb")
+        # dom0's commands run once every guest is up and ready: "watch" goes last, so that they
+        # follow its "ready" closely.
         cls.rc, cls.out = sandbox(
             "full",
             XENBUS_TEST, "--name", "store", "--cmdline", "store",
             XENBUS_TEST, "--name", "grants", "--cmdline", "grants",
             XENBUS_TEST, "--name", "devices", "--cmdline", "devices", "--vif", "--disk", "16M",
+            XENBUS_TEST, "--name", "hotplug", "--cmdline", "hotplug", "--ready", "ready for dom0",
             XENBUS_TEST, "--name", "watch", "--cmdline", "watch", "--ready", "ready for dom0",
-            "--cmd", dom0_side, "--timeout", "180")
+            "--cmd", dom0_side, "--cmd", hotplug_side, "--timeout", "240")
 
     def assertGuestPassed(self, name):
         self.assertIn(f"sandbox: guest {name}: exit status 0", self.out)
@@ -86,6 +91,18 @@ class AsDomU(unittest.TestCase):
         self.assertIn("[devices] ok: a vif reaches Initialised through the framework", self.out)
         self.assertIn("[devices] ok: a vbd reaches Initialised through the framework", self.out)
         self.assertIn("[devices] vif: frontend Initialised, backend InitWait", self.out)
+
+    def test_vbd_attached_and_detached_at_run_time(self):
+        self.assertGuestPassed("hotplug")
+        self.assertIn("[hotplug] ok: a vbd attached with xl block-attach is seen by the hotplug "
+                      "watch and connects", self.out)
+        self.assertIn("[hotplug] ok: a vbd detached with xl block-detach is seen too", self.out)
+        self.assertIn("[hotplug] device/vbd/51728: connected: 32768 sectors of 512 bytes",
+                      self.out)
+        self.assertIn("[hotplug] device/vbd/51728: frontend Connected, backend Connected",
+                      self.out)
+        self.assertIn("[hotplug] device/vbd/51728: torn down", self.out)
+        self.assertIn("[hotplug] device/vbd/51728: removed", self.out)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class FakeDriver : public XenbusDriver {
 
   Result<void> Setup(const XenbusDevice& device) override {
     setups++;
+    calls.push_back("setup");
     EXPECT_EQ(device.node, kNode);
     EXPECT_STREQ(TaskName(CurrentTask()), "xenbus-vif-0");
     auto it = xenstored_->nodes.find(kStateNode);
@@ -40,13 +41,17 @@ class FakeDriver : public XenbusDriver {
     if (setup_error) return *setup_error;
     return {};
   }
-  void Connected(const XenbusDevice& device) override {
+  Result<void> Connected(const XenbusDevice& device) override {
     connects++;
+    calls.push_back("connected");
     EXPECT_EQ(device.node, kNode);
     EXPECT_EQ(setups - teardowns, 1) << "connected without a live Setup";
+    if (connect_error) return *connect_error;
+    return {};
   }
   void Teardown(const XenbusDevice& device) override {
     teardowns++;
+    calls.push_back("teardown");
     EXPECT_EQ(device.node, kNode);
     EXPECT_EQ(setups - teardowns, 0) << "torn down more often than set up";
   }
@@ -55,6 +60,8 @@ class FakeDriver : public XenbusDriver {
   int connects = 0;
   int teardowns = 0;
   std::optional<Error> setup_error;
+  std::optional<Error> connect_error;
+  std::vector<std::string> calls;   // "setup", "connected", "teardown", in order
   std::vector<std::string> state_at_setup;   // the frontend's <node>/state during each Setup
 
  private:
@@ -331,6 +338,51 @@ TEST_F(XenbusTest, ASetupThatFailsEndsTheTaskWithItsError) {
   EXPECT_EQ(driver_.setups, 1);
   EXPECT_EQ(driver_.teardowns, 0);   // nothing was set up
   // A failed device says Closing, so that its backend lets go.
+  ASSERT_TRUE(RunUntil([&] { return FrontendNode() == "5"; }));
+}
+
+TEST_F(XenbusTest, AConnectedThatFailsEndsTheTaskNamingTheDeviceAndTearsDown) {
+  driver_.connect_error = MakeError(EPROTO, "vbd: sectors is missing");
+  xenstored_.Put(kBackendState, "1");
+  StartFrontend();
+  BackendMoves("2", XenbusState::kInitialised);
+  xenstored_.Put(kBackendState, "4");
+  Result<void> r = frontend_->WaitFor(XenbusState::kConnected, Soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EPROTO);
+  EXPECT_EQ(r.error().message,
+            "xenbus: device/vif/0: the driver failed to connect: vbd: sectors is missing");
+  ASSERT_NE(frontend_->error(), nullptr);
+  EXPECT_EQ(frontend_->error()->code, EPROTO);
+  ASSERT_TRUE(RunUntil([&] { return FrontendNode() == "5"; }));
+  EXPECT_EQ(driver_.calls, (Strings{"setup", "connected", "teardown"}));
+  // Never Connected: the frontend went from Initialised to Closing.
+  EXPECT_EQ(FrontendWrites(), (Strings{"1", "3", "5"}));
+}
+
+// Reconnecting is the framework's: every driver gets it without code of its own.
+TEST_F(XenbusTest, ABackendThatClosesAndComesBackIsReconnected) {
+  Connect();
+  BackendMoves("6", XenbusState::kClosed);   // straight to Closed, without Closing
+  EXPECT_EQ(FrontendNode(), "6");
+  BackendMoves("2", XenbusState::kInitialised);
+  BackendMoves("4", XenbusState::kConnected);
+  EXPECT_EQ(driver_.calls,
+            (Strings{"setup", "connected", "teardown", "setup", "connected"}));
+  EXPECT_EQ(driver_.state_at_setup, (Strings{"1", "1"}));
+  EXPECT_EQ(FrontendWrites(), (Strings{"1", "3", "4", "6", "1", "3", "4"}));
+  EXPECT_EQ(frontend_->error(), nullptr);
+}
+
+TEST_F(XenbusTest, AReconnectWhoseSetupFailsEndsTheTask) {
+  Connect();
+  BackendMoves("5", XenbusState::kClosed);
+  driver_.setup_error = MakeError(ENOMEM, "vif: no pages for the rings");
+  xenstored_.Put(kBackendState, "2");
+  Result<void> r = frontend_->WaitFor(XenbusState::kConnected, Soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ENOMEM);
+  EXPECT_EQ(driver_.calls, (Strings{"setup", "connected", "teardown", "setup"}));
   ASSERT_TRUE(RunUntil([&] { return FrontendNode() == "5"; }));
 }
 

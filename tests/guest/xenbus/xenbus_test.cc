@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/xen/grant_table.h"
 #include "runtime/xen/hypercall.h"
 #include "runtime/xen/xenstore.h"
 #include "runtime/xen/xenbus.h"
+#include "skiff/evtchn.h"
 #include "skiff/grant.h"
 #include "skiff/sched.h"
 #include "skiff/skiff.h"
@@ -304,8 +309,9 @@ class NullDriver : public skiff::xen::XenbusDriver {
            d.backend_id.value);
     return {};
   }
-  void Connected(const skiff::xen::XenbusDevice& d) override {
+  skiff::Result<void> Connected(const skiff::xen::XenbusDevice& d) override {
     printf("%s: connected\n", d.node.c_str());
+    return {};
   }
   void Teardown(const skiff::xen::XenbusDevice& d) override {
     printf("%s: torn down\n", d.node.c_str());
@@ -335,6 +341,98 @@ int Devices() {
   return failures;
 }
 
+// A vbd frontend with just enough to connect: an empty ring shared with the backend, an event
+// channel, published with WriteFrontendKeys; once connected, reads the disk's size with
+// ReadBackendUint. (A frontend that says Initialised without a ring makes blkback give up.)
+class RingStubDriver : public skiff::xen::XenbusDriver {
+ public:
+  explicit RingStubDriver(XenstoreClient& store) : store_(store) {}
+
+  skiff::Result<void> Setup(const skiff::xen::XenbusDevice& d) override {
+    ring_ = TRY(skiff::GrantedPage::Offer(d.backend_id));   // zeroed: an empty blkif ring
+    channel_ = TRY(skiff::EventChannel::AllocUnbound(d.backend_id));
+    std::pair<std::string, std::string> keys[] = {
+        {"ring-ref", std::to_string(ring_->ref().value)},
+        {"event-channel", std::to_string(channel_->port().value)},
+        {"protocol", "x86_64-abi"}};
+    TRY(skiff::xen::WriteFrontendKeys(store_, d, keys));
+    printf("%s: set up (backend %s in domain %u)\n", d.node.c_str(), d.backend.c_str(),
+           d.backend_id.value);
+    return {};
+  }
+  skiff::Result<void> Connected(const skiff::xen::XenbusDevice& d) override {
+    sectors = TRY(skiff::xen::ReadBackendUint(store_, d, "sectors", UINT64_MAX));
+    uint64_t size = TRY(skiff::xen::ReadBackendUint(store_, d, "sector-size", 65536));
+    bool flush = TRY(skiff::xen::ReadBackendFeature(store_, d, "feature-flush-cache"));
+    printf("%s: connected: %llu sectors of %llu bytes, flush %s\n", d.node.c_str(),
+           static_cast<unsigned long long>(sectors), static_cast<unsigned long long>(size),
+           flush ? "yes" : "no");
+    return {};
+  }
+  void Teardown(const skiff::xen::XenbusDevice& d) override {
+    channel_.reset();
+    ring_.reset();   // kept out of the allocator while blkback still maps it
+    printf("%s: torn down\n", d.node.c_str());
+  }
+
+  uint64_t sectors = 0;
+
+ private:
+  XenstoreClient& store_;
+  std::optional<skiff::GrantedPage> ring_;
+  std::optional<skiff::EventChannel> channel_;
+};
+
+// Follows device/vbd with a XenbusBus. Once this prints "ready for dom0", dom0 attaches a
+// 16 MiB disk (xl block-attach) and a few seconds later detaches it (xl block-detach): the
+// disk must be seen, connect, and be seen to go.
+int Hotplug() {
+  XenstoreClient* store = Store();
+  if (store == nullptr) return 1;
+  std::vector<std::string> added, removed;
+  RingStubDriver* driver = nullptr;
+  uint64_t sectors = 0;
+  skiff::xen::XenbusBus bus(
+      *store, "vbd",
+      [&](const skiff::xen::XenbusDevice&) -> std::unique_ptr<skiff::xen::XenbusDriver> {
+        auto made = std::make_unique<RingStubDriver>(*store);
+        driver = made.get();
+        return made;
+      },
+      {.added = [&](const skiff::xen::XenbusFrontend& f) {
+         printf("%s: added\n", f.device().node.c_str());
+         added.push_back(f.device().id);
+       },
+       .removed = [&](const skiff::xen::XenbusDevice& d) {
+         printf("%s: removed\n", d.node.c_str());
+         removed.push_back(d.id);
+         driver = nullptr;
+       },
+       .error = [](const skiff::Error& e) { printf("error: %s\n", e.message.c_str()); }});
+  if (auto started = bus.Start(); !started) return Fail(started.error().message.c_str());
+  printf("ready for dom0\n");
+  fflush(stdout);
+  uint64_t deadline = skiff::Now() + 120'000'000'000;
+  while (removed.empty() && skiff::Now() < deadline) {
+    skiff::SleepFor(10'000'000);
+    skiff::xen::XenbusFrontend* f = added.empty() ? nullptr : bus.Find(added.front());
+    if (f != nullptr && f->state() == skiff::xen::XenbusState::kConnected && sectors == 0) {
+      sectors = driver->sectors;
+      printf("%s: frontend Connected, backend %s\n", f->device().node.c_str(),
+             skiff::xen::StateName(f->backend_state()));
+    }
+    if (f != nullptr && f->error() != nullptr) {
+      printf("error: %s\n", f->error()->message.c_str());
+      break;
+    }
+  }
+  Check(!added.empty() && sectors == 16 * 1024 * 1024 / 512,
+        "a vbd attached with xl block-attach is seen by the hotplug watch and connects");
+  Check(!removed.empty() && removed.front() == added.front() && bus.size() == 0,
+        "a vbd detached with xl block-detach is seen too");
+  return failures;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -345,6 +443,7 @@ int main(int argc, char** argv) {
   if (test == "store") return Basics();
   if (test == "watch") return WatchAndTransaction();
   if (test == "devices") return Devices();
+  if (test == "hotplug") return Hotplug();
   printf("FAIL: unknown test '%.*s'\n", static_cast<int>(test.size()), test.data());
   return 1;
 }
