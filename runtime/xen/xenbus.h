@@ -75,8 +75,9 @@ Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& devi
 // The same, with |fallback| for a missing key.
 Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& device,
                                  std::string_view key, uint64_t max, uint64_t fallback);
-// A backend feature flag, <backend>/feature-*: "1" true, "0" or missing false, anything else
-// an EPROTO error naming the key, the path and the value. [xen/io/netif.h, xen/io/blkif.h]
+// A backend feature flag, <backend>/feature-*, as Linux reads one: a number, 0 (or missing)
+// false and any other true; anything but a decimal number is an EPROTO error naming the key,
+// the path and the value. [xen/io/netif.h, xen/io/blkif.h]
 Result<bool> ReadBackendFeature(XenstoreClient& store, const XenbusDevice& device,
                                 std::string_view key);
 

@@ -94,16 +94,8 @@ Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& devi
 
 Result<bool> ReadBackendFeature(XenstoreClient& store, const XenbusDevice& device,
                                 std::string_view key) {
-  std::string path = device.backend + "/" + std::string(key);
-  Result<std::string> text = store.Read(path);
-  if (!text) {
-    if (text.error().code == ENOENT) return false;   // a backend without the feature
-    return text.error();
-  }
-  if (*text == "1") return true;
-  if (*text == "0") return false;
-  return MakeError(EPROTO, "xenbus: backend feature %s is '%s' (at %s), not 0 or 1",
-                   Quote(key).c_str(), Quote(*text).c_str(), path.c_str());
+  // As Linux's xenbus_read_unsigned(..., 0) reads it: any number but 0 is true.
+  return TRY(ReadBackendUint(store, device, key, UINT32_MAX, 0)) != 0;
 }
 
 std::optional<MacAddress> ParseMac(std::string_view text) {
