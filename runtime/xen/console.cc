@@ -41,7 +41,9 @@ void ConsoleWrite(const char* data, size_t len) {
   if (ring == nullptr || stalled) return;
   constexpr uint32_t kSize = sizeof(ring->out);
   while (len > 0) {
-    auto space = [] { return ring->out_prod - *(volatile XENCONS_RING_IDX*)&ring->out_cons < kSize; };
+    auto space = [] {
+      return ring->out_prod - *(volatile XENCONS_RING_IDX*)&ring->out_cons < kSize;
+    };
     if (!space() && !WaitFor(space)) {
       stalled = true;
       return;

@@ -4,10 +4,10 @@ namespace skiff {
 
 FakeBackendBase::FakeBackendBase(FakePlatform* platform, EvtchnPort front_port)
     : platform_(platform), front_port_(front_port) {
-  platform_->on_poll = [this] { Poll(); };
+  platform_->AddPoller(this, [this] { Poll(); });
 }
 
-FakeBackendBase::~FakeBackendBase() { platform_->on_poll = nullptr; }
+FakeBackendBase::~FakeBackendBase() { platform_->RemovePoller(this); }
 
 void FakeBackendBase::Kick() {
   kicks++;

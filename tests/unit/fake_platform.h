@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "runtime/sched/scheduler.h"
 #include "runtime/xen/evtchn_2l.h"
@@ -23,7 +25,7 @@ class FakePlatform final : public sched::Platform {
   uint64_t Now() override { return now; }
 
   void PollEvents() override {
-    if (on_poll) on_poll();
+    for (auto& [owner, poll] : pollers_) poll();
     if (ports.Pending()) ports.Dispatch();
   }
 
@@ -87,10 +89,18 @@ class FakePlatform final : public sched::Platform {
   uint64_t idles = 0;
   int stacks_in_use = 0;
   xen::EventPorts ports;
-  std::function<void()> on_poll;   // a fake device's turn, before the events are dispatched
+  // A fake device's turn in each poll, before the events are dispatched: a fake xenstored
+  // and fake backends, any number of them at once.
+  void AddPoller(const void* owner, std::function<void()> poll) {
+    pollers_.emplace_back(owner, std::move(poll));
+  }
+  void RemovePoller(const void* owner) {
+    std::erase_if(pollers_, [owner](const auto& p) { return p.first == owner; });
+  }
 
  private:
   shared_info shared_ = {};
+  std::vector<std::pair<const void*, std::function<void()>>> pollers_;
 };
 
 // Runs the test body as the task "main" of a scheduler on a FakePlatform.

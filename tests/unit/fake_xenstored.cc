@@ -33,11 +33,11 @@ std::string Message(uint32_t type, uint32_t req_id, uint32_t tx_id, const std::s
 
 FakeXenstored::FakeXenstored(FakePlatform* platform, evtchn_port_t port)
     : platform_(platform), port_(port), tick_([] {}) {
-  platform_->on_poll = [this] { Poll(); };
+  platform_->AddPoller(this, [this] { Poll(); });
 }
 
 void FakeXenstored::Stop() {
-  platform_->on_poll = nullptr;
+  platform_->RemovePoller(this);
   tick_.Cancel();
 }
 
