@@ -28,21 +28,6 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
-// A plain decimal number (no sign, space or leading zero) up to |max|, without overflow.
-bool ParseUint64(std::string_view text, uint64_t max, uint64_t* value) {
-  if (text.empty() || (text[0] == '0' && text.size() > 1)) return false;
-  uint64_t n = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - digit) / 10) return false;
-    n = n * 10 + digit;
-  }
-  if (n > max) return false;
-  *value = n;
-  return true;
-}
-
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -78,7 +63,7 @@ Result<uint64_t> ReadBackendUint(XenstoreClient& store, const XenbusDevice& devi
     return text.error();
   }
   uint64_t value;
-  if (!ParseUint64(*text, max, &value)) {
+  if (!ParseDecimal(*text, max, &value)) {
     return MakeError(EPROTO, "xenbus: %s is '%s', not a decimal number up to %llu",
                      path.c_str(), Quote(*text).c_str(), static_cast<unsigned long long>(max));
   }

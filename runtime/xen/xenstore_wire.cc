@@ -23,15 +23,17 @@ bool SplitStrings(std::string_view payload, std::vector<std::string_view>* out) 
 
 }  // namespace
 
-bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value) {
-  if (text.empty() || text.size() > 10 || (text[0] == '0' && text.size() > 1)) return false;
+bool ParseDecimal(std::string_view text, uint64_t max, uint64_t* value) {
+  if (text.empty() || (text[0] == '0' && text.size() > 1)) return false;
   uint64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (n > (UINT64_MAX - digit) / 10) return false;   // would overflow
+    n = n * 10 + digit;
   }
   if (n > max) return false;
-  *value = static_cast<uint32_t>(n);
+  *value = n;
   return true;
 }
 

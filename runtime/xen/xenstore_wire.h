@@ -81,7 +81,13 @@ Result<void> CheckHeader(const xsd_sockmsg& header, std::string_view what);
 Result<int> ParseError(std::string_view payload);
 
 // A xenstore number: decimal, at most |max|, no sign, no leading zeros but "0" itself.
-bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value);
+bool ParseDecimal(std::string_view text, uint64_t max, uint64_t* value);
+inline bool ParseDecimal(std::string_view text, uint32_t max, uint32_t* value) {
+  uint64_t wide;
+  if (!ParseDecimal(text, uint64_t{max}, &wide)) return false;
+  *value = static_cast<uint32_t>(wide);
+  return true;
+}
 
 // The "OK\0" that acknowledges a write, mkdir, rm, set_perms, watch, unwatch or end.
 Result<void> ParseAck(std::string_view payload, std::string_view what);
