@@ -128,6 +128,7 @@ void XenbusFrontend::TearDownDriver() {
   if (!set_up_) return;
   driver_.Teardown(device_);
   set_up_ = false;
+  connected_ = false;
 }
 
 void XenbusFrontend::Run() {
@@ -187,18 +188,23 @@ bool XenbusFrontend::Step(XenbusState backend) {
         }
         set_up_ = true;
       }
-      if (state_ != XenbusState::kInitialised) {
-        if (!Move(XenbusState::kInitialised)) return false;
+      if (XenbusState ready = options_.connect_first ? XenbusState::kConnected
+                                                     : XenbusState::kInitialised;
+          state_ != ready) {
+        if (!Move(ready)) return false;
       }
       return true;
     case XenbusState::kConnected:
       if (!set_up_) return true;   // connected to a previous incarnation of ours; wait
-      if (state_ != XenbusState::kConnected) {
+      if (!connected_) {
         if (Result<void> r = driver_.Connected(device_); !r) {
           Fail(MakeError(r.error().code, "xenbus: %s: the driver failed to connect: %s",
                          device_.node.c_str(), r.error().message.c_str()));
           return false;   // Run tears the driver down and says Closing
         }
+        connected_ = true;
+      }
+      if (state_ != XenbusState::kConnected) {
         if (!Move(XenbusState::kConnected)) return false;
       }
       return true;

@@ -5,7 +5,8 @@
 // Each device gets a task ("xenbus-<type>-<id>") that follows the backend's state (a watch on
 // <backend>/state) through one exhaustive switch, calling the driver to set up, connect and
 // tear down, and answering with the frontend's own state: Initialising, then Initialised
-// once the driver has published its rings, Connected once the backend is, Closed when it
+// once the driver has published its rings (or Connected at once, with
+// XenbusOptions::connect_first), Connected once the backend is, Closed when it
 // closes (Closing or Closed); and back to Initialising when it comes back. A backend that
 // does not move on in time ends the task with an error that names the device and the state
 // it waited in, and the frontend Closing.
@@ -110,6 +111,12 @@ class XenbusDriver {
 
 struct XenbusOptions {
   uint64_t timeout_ns = 10'000'000'000;   // for the backend to take each step
+  // Which side connects first. By default the frontend says Initialised once set up and
+  // Connected once the backend is (blkback connects when the frontend is Initialised).
+  // With |connect_first| it says Connected as soon as it is set up, and the driver's
+  // Connected runs when the backend follows (netback connects only to a Connected frontend,
+  // and Linux's netfront goes Connected straight from InitWait).
+  bool connect_first = false;
 };
 
 class XenbusFrontend {
@@ -152,6 +159,7 @@ class XenbusFrontend {
   XenbusState state_ = XenbusState::kUnknown;
   XenbusState backend_state_ = XenbusState::kUnknown;
   bool set_up_ = false;
+  bool connected_ = false;   // the driver's Connected has run since its Setup
   bool stopping_ = false;
   bool removed_ = false;
   bool failed_ = false;

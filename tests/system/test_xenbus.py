@@ -86,11 +86,14 @@ class AsDomU(unittest.TestCase):
         for line in GRANT_LINES:
             self.assertIn(f"[grants] ok: {line}", self.out)
 
-    def test_vif_and_vbd_reach_initialised(self):
+    def test_vif_connects_to_netback_and_vbd_reaches_initialised(self):
         self.assertGuestPassed("devices")
-        self.assertIn("[devices] ok: a vif reaches Initialised through the framework", self.out)
+        self.assertIn("[devices] ok: a vif connects to netback through the framework, with empty "
+                      "tx and rx rings", self.out)
+        self.assertRegex(self.out, r"\[devices\] device/vif/0: connected: mac "
+                                   r"([0-9a-f]{2}:){5}[0-9a-f]{2}, 256 tx and 256 rx slots")
+        self.assertIn("[devices] vif: frontend Connected, backend Connected", self.out)
         self.assertIn("[devices] ok: a vbd reaches Initialised through the framework", self.out)
-        self.assertIn("[devices] vif: frontend Initialised, backend InitWait", self.out)
 
     def test_vbd_attached_and_detached_at_run_time(self):
         self.assertGuestPassed("hotplug")

@@ -150,6 +150,31 @@ using Strings = std::vector<std::string>;
   return ::testing::AssertionFailure() << "'" << text << "' lacks '" << part << "'";
 }
 
+// netback connects only to a Connected frontend: with connect_first the frontend says
+// Connected once set up, and the driver hears of the backend's Connected when it comes.
+TEST_F(XenbusTest, AConnectFirstFrontendIsConnectedBeforeItsBackend) {
+  xenstored_.Put(kBackendState, "1");
+  StartFrontend({.connect_first = true});
+  BackendMoves("2", XenbusState::kConnected);
+  EXPECT_EQ(FrontendWrites(), (Strings{"1", "4"})) << "never Initialised";
+  EXPECT_EQ(driver_.calls, Strings{"setup"});
+  xenstored_.Put(kBackendState, "2");   // the watch fires again: nothing changes
+  ASSERT_TRUE(RunUntil([&] { return frontend_->backend_state() == XenbusState::kInitWait; }));
+  SleepFor(1'000'000);
+  EXPECT_EQ(driver_.calls, Strings{"setup"});
+  xenstored_.Put(kBackendState, "4");
+  ASSERT_TRUE(RunUntil([&] { return driver_.connects == 1; }));
+  EXPECT_EQ(driver_.calls, (Strings{"setup", "connected"}));
+  EXPECT_EQ(FrontendWrites(), (Strings{"1", "4"}));
+  // The backend goes and comes back: torn down, set up and connected again.
+  BackendMoves("5", XenbusState::kClosed);
+  BackendMoves("2", XenbusState::kConnected);
+  xenstored_.Put(kBackendState, "4");
+  ASSERT_TRUE(RunUntil([&] { return driver_.connects == 2; }));
+  EXPECT_EQ(driver_.calls,
+            (Strings{"setup", "connected", "teardown", "setup", "connected"}));
+}
+
 // Enumerate.
 
 TEST_F(XenbusTest, EnumerateFindsEachDeviceWithItsBackend) {
