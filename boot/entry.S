@@ -90,6 +90,12 @@ long_mode:
         movl %eax, %gs
         leaq boot_stack_top(%rip), %rsp
         xorl %ebp, %ebp                     // ends the frame-pointer chain for backtraces
+        // The FPU state every task starts with (the scheduler's too): x87 control word 0x37f
+        // (64-bit precision, exceptions masked) and MXCSR 0x1f80. A vCPU of a domU starts with
+        // 0x40 (24-bit precision), which newlib's printf of a double, done in long double,
+        // would show.
+        fninit
+        ldmxcsr boot_mxcsr(%rip)
         movl boot_start_info(%rip), %edi
         movq boot_entry_tsc(%rip), %rsi
         call SkiffBoot
@@ -98,6 +104,9 @@ long_mode:
         jmp 3b
 
         .section .rodata.boot, "a"
+        .p2align 2
+boot_mxcsr:
+        .long 0x1f80
         .p2align 3
 boot_gdt:
         .quad 0

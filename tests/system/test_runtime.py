@@ -6,6 +6,8 @@ xenstore and the memory limits need a real domU, so those share one full-mode bo
 
 import os
 import re
+import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from tests.system.test_sandbox import sandbox
 BUILD = Path(os.environ.get("SKIFF_BUILD", Path(__file__).resolve().parents[2] / "build/guest"))
 HELLO = BUILD / "apps/hello/hello.elf"
 RUNTIME_TEST = BUILD / "tests/guest/runtime/runtime_test.elf"
+FLOATS = BUILD / "tests/guest/floats/floats.elf"
+FLOATS_SOURCE = Path(__file__).resolve().parents[2] / "tests/guest/floats/floats.c"
 
 
 def dom0(cmdline):
@@ -102,7 +106,8 @@ class RuntimeInDom0(unittest.TestCase):
 
 
 class RuntimeAsDomU(unittest.TestCase):
-    """One full-mode boot: hello on the PV console, and the memory limits."""
+    """One full-mode boot: hello on the PV console, the memory limits, and the FPU state a
+    domU's main starts with."""
 
     @classmethod
     def setUpClass(cls):
@@ -110,6 +115,8 @@ class RuntimeAsDomU(unittest.TestCase):
             "full", HELLO, "--cmdline", 'first "second word"', "--memory", "16",
             HELLO, "--name", "hello-2m", "--memory", "2",
             RUNTIME_TEST, "--name", "heap", "--cmdline", "heap",
+            RUNTIME_TEST, "--name", "fpu", "--cmdline", "fpu",
+            FLOATS, "--name", "floats",
             RUNTIME_TEST, "--name", "long", "--cmdline", "argv " + "x" * 5000)
 
     def test_hello_prints_on_the_pv_console(self):
@@ -131,6 +138,21 @@ class RuntimeAsDomU(unittest.TestCase):
 
     def test_heap_in_a_domu(self):
         self.assertIn("sandbox: guest heap: exit status 0", self.out)
+
+    def test_fpu_state_at_main_and_in_tasks(self):
+        self.assertIn("sandbox: guest fpu: exit status 0", self.out)
+        self.assertIn("[fpu] ok: main and a task start with x87 control word 0x37f and MXCSR "
+                      "0x1f80", self.out)
+
+    def test_doubles_print_as_on_the_host(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            program = Path(tmp) / "floats"
+            subprocess.run(["cc", "-O2", "-o", program, FLOATS_SOURCE, "-lm"], check=True)
+            host = subprocess.run([program], check=True, capture_output=True, text=True).stdout
+        guest = [line[len("[floats] "):] for line in self.out.splitlines()
+                 if line.startswith("[floats] ") and "skiff: exit status" not in line]
+        self.assertEqual(guest, host.splitlines())
+        self.assertIn("sandbox: guest floats: exit status 0", self.out)
 
 
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "skiff/result.h"
+#include "skiff/sched.h"
 #include "skiff/skiff.h"
 #include "tests/guest/check.h"
 
@@ -154,6 +155,28 @@ uint8_t data_code[16] = {0xc3};   // a `ret`, in writable, no-execute data
   *p = 1;
 }
 
+uint32_t FpuState() {
+  uint16_t control;
+  uint32_t mxcsr;
+  asm volatile("fnstcw %0; stmxcsr %1" : "=m"(control), "=m"(mxcsr));
+  return uint32_t{control} << 16 | mxcsr;
+}
+
+// main and every task start with the x87 control word 0x37f (64-bit precision) and MXCSR
+// 0x1f80, as on Linux; a domU's vCPU itself starts with 0x40 (24-bit precision).
+int Fpu() {
+  uint32_t in_main = FpuState();
+  uint32_t in_task = 0;
+  auto task = skiff::Spawn([&] { in_task = FpuState(); });
+  if (!task) return Fail(task.error().message.c_str());
+  skiff::Join(*task);
+  printf("main: x87 0x%x, MXCSR 0x%x; task: x87 0x%x, MXCSR 0x%x\n", in_main >> 16,
+         in_main & 0xffff, in_task >> 16, in_task & 0xffff);
+  Check(in_main == (0x37fu << 16 | 0x1f80) && in_task == in_main,
+        "main and a task start with x87 control word 0x37f and MXCSR 0x1f80");
+  return failures;
+}
+
 // value() on a Result that holds an error ends the guest with the error's message.
 [[gnu::noinline]] void ValueOfError() {
   skiff::Result<int> missing = skiff::MakeError(ENOENT, "no such thing as '/data/x'");
@@ -168,6 +191,7 @@ int main(int argc, char** argv) {
   if (test == "heap") return Heap();
   if (test == "oom") return OutOfMemory();
   if (test == "containers") return Containers();
+  if (test == "fpu") return Fpu();
   if (test == "argv") return Argv(argc, argv);
   if (test == "write-text") WriteText();
   if (test == "jump-to-data") JumpToData();
