@@ -12,6 +12,7 @@
 #include "runtime/cmdline.h"
 #include "runtime/exit.h"
 #include "runtime/mm/memory.h"
+#include "runtime/mm/stacks.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/grants.h"
 #include "runtime/xen/hypercall.h"
@@ -27,6 +28,21 @@ extern "C" void __libc_init_array();
 // The app's name, argv[0]; each app image defines it (meson's skiff_app()).
 extern "C" const char skiff_app_name[];
 extern "C" char boot_stack_guard[], boot_stack_bottom[];
+// The size of main's stack an app may choose at link time, by defining it (in the file with
+// main): extern "C" const size_t skiff_main_stack_size = 16 << 20;
+extern "C" const size_t skiff_main_stack_size __attribute__((weak));
+// Moves to the stack whose top is |top| and calls |fn| there; never returns.
+extern "C" [[noreturn]] void skiff_run_on_stack(char* top, void (*fn)());
+
+asm(R"(
+        .text
+        .globl skiff_run_on_stack
+skiff_run_on_stack:
+        movq %rdi, %rsp
+        xorl %ebp, %ebp                     // ends the frame-pointer chain for backtraces
+        call *%rsi
+        ud2
+)");
 
 namespace skiff {
 namespace {
@@ -74,9 +90,29 @@ void SetUpMemory() {
   }
 }
 
+// main's stack, mapped on demand: address space is cheap, and memory is used only as deep
+// as main goes. Linux gives a process 8 MiB.
+constexpr size_t kDefaultMainStack = 8 << 20;
+constexpr size_t kMaxMainStack = size_t{1} << 30;
+
 struct RuntimeOptions {
   bool callback_upcall = false;
+  size_t main_stack = 0;   // from skiff.main-stack=, else the app's or the default
 } options;
+
+// "512K", "8M", "1G" or a number of bytes; false when it is none of these.
+bool ParseSize(std::string_view text, size_t* bytes) {
+  size_t n = 0, digits = 0;
+  for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; digits++) {
+    if (n > kMaxMainStack) return false;
+    n = n * 10 + static_cast<size_t>(text[digits] - '0');
+  }
+  std::string_view unit = text.substr(digits);
+  int shift = unit == "" ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (digits == 0 || shift < 0 || n > (kMaxMainStack >> shift)) return false;
+  *bytes = n << shift;
+  return true;
+}
 
 // Words of the command line that start with "skiff." are the runtime's, not the app's:
 // takes them out of argv and returns the new argc. An unknown one ends the guest.
@@ -90,14 +126,50 @@ int TakeRuntimeOptions(int argc, char** args) {
       options.callback_upcall = false;
     } else if (arg == "skiff.upcall=callback") {
       options.callback_upcall = true;
+    } else if (arg.substr(0, 17) == "skiff.main-stack=") {
+      if (!ParseSize(arg.substr(17), &options.main_stack) || options.main_stack < kMinStackSize) {
+        xen::ConsolePrint("skiff: bad runtime option '%s': the size of main's stack is a "
+                          "number of bytes with K, M or G, from 8K to 1G\n", args[i]);
+        ExitGuest(2);
+      }
     } else {
       xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
-                        "skiff.upcall=vector|callback)\n", args[i]);
+                        "skiff.upcall=vector|callback and skiff.main-stack=SIZE)\n", args[i]);
       ExitGuest(2);
     }
   }
   args[kept] = nullptr;
   return kept;
+}
+
+int argc;
+sched::Stack main_stack;
+
+// The rest of the boot, on main's own stack, which becomes the task "main".
+[[noreturn]] void RunMain() {
+  xen::StartEventLoop(main_stack, options.callback_upcall);
+  xen::InitGrants(boot_info);
+  xen::StartXenstore(boot_info);
+  __libc_init_array();   // global constructors
+  main_tsc = x86::ReadTsc();
+  exit(main(argc, argv));
+}
+
+// Maps main's stack (on demand) and moves there, for the rest of the boot and main.
+[[noreturn]] void MoveToMainStack() {
+  size_t size = options.main_stack;
+  if (size == 0 && &skiff_main_stack_size != nullptr) size = skiff_main_stack_size;
+  if (size == 0) size = kDefaultMainStack;
+  size = (size + mm::kPageSize - 1) & ~(mm::kPageSize - 1);
+  if (size < kMinStackSize || size > kMaxMainStack) {
+    xen::ConsolePrint("skiff: the app's skiff_main_stack_size, %zu bytes, is not from 8 KiB "
+                      "to 1 GiB\n", size);
+    ExitGuest(2);
+  }
+  Result<sched::Stack> stack = mm::AllocateStack(size, "main", /*on_demand=*/true);
+  if (!stack) BootError(stack.error().message.c_str());
+  main_stack = *stack;
+  skiff_run_on_stack(main_stack.base + main_stack.size, RunMain);
 }
 
 }  // namespace
@@ -135,13 +207,6 @@ extern "C" [[noreturn]] void SkiffBoot(uint64_t start_info_paddr, uint64_t entry
     xen::ConsolePrint("skiff: bad command line: %s\n", parsed.error);
     ExitGuest(2);
   }
-  int argc = TakeRuntimeOptions(parsed.argc, argv);
-  xen::StartEventLoop({boot_stack_bottom, SKIFF_BOOT_STACK_SIZE, boot_stack_guard,
-                       static_cast<size_t>(boot_stack_bottom - boot_stack_guard)},
-                      options.callback_upcall);
-  xen::InitGrants(boot_info);
-  xen::StartXenstore(boot_info);
-  __libc_init_array();   // global constructors
-  main_tsc = x86::ReadTsc();
-  exit(main(argc, argv));
+  skiff::argc = TakeRuntimeOptions(parsed.argc, argv);
+  MoveToMainStack();
 }

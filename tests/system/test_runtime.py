@@ -86,6 +86,35 @@ class RuntimeInDom0(unittest.TestCase):
         self.assertIn("skiff: in task 'main'", out)
         self.assertNotIn("value 0", out)
 
+    def test_deep_recursion_in_main(self):
+        out = self.assertPasses("recurse 6144")   # 6 MiB of main's default 8 MiB
+        self.assertIn("ok: deep recursion in main works, its stack mapped as it grows", out)
+        out = self.assertPasses("skiff.main-stack=24M recurse 16384")
+        self.assertIn("ok: deep recursion in main works, its stack mapped as it grows", out)
+
+    def test_main_stack_overflow_is_a_crash_report_naming_main(self):
+        rc, out = dom0("skiff.main-stack=256K recurse 1024")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("FAIL: guest runtime_test crashed", out)
+        self.assertRegex(out, r"skiff: stack overflow at 0x[0-9a-f]+ \(the guard below the "
+                              r"stack of task 'main'\)")
+        self.assertIn("skiff: in task 'main'", out)
+
+    def test_main_stack_out_of_memory_is_a_crash_report(self):
+        rc, out = dom0("skiff.main-stack=1G recurse 1000000")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"skiff: out of memory to grow a stack at 0x[0-9a-f]+\n")
+        self.assertRegex(out, r"skiff: write to unmapped memory at 0x[0-9a-f]+ \(the stack of "
+                              r"task 'main'\)")
+        self.assertIn("FAIL: guest runtime_test crashed", out)
+
+    def test_bad_main_stack_size_is_a_clear_error(self):
+        rc, out = dom0("skiff.main-stack=lots recurse 1")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("skiff: bad runtime option 'skiff.main-stack=lots': the size of main's "
+                      "stack is a number of bytes with K, M or G, from 8K to 1G", out)
+        self.assertIn("FAIL: guest runtime_test exited with status 2", out)
+
     def test_bad_quoting_is_a_clear_error(self):
         rc, out = dom0('argv "unterminated')
         self.assertEqual(rc, 1, out)

@@ -1,5 +1,7 @@
 // Exception entry stubs: each pushes a zero error code where the CPU pushes none, then its
-// vector, saves every general register and calls SkiffException(frame), which never returns.
+// vector, saves every general register and calls SkiffException(frame). That returns only
+// from a page fault it resolved (a stack growing on demand), and the faulting instruction
+// runs again; every other exception ends in a crash report.
 // Every exception runs on IST1 (runtime/arch/x86/idt.cc), so a stack overflow into a guard
 // page still gets its report.
         .section .text.exceptions, "ax"
@@ -64,11 +66,27 @@ exception_common:
         pushq %r14
         pushq %r15
         movq %rsp, %rdi
+        movq %rsp, %rbx                     // callee-saved: the frame, after the call
         andq $-16, %rsp
-        call SkiffException
-1:      cli
-        hlt
-        jmp 1b
+        call SkiffException                 // returns only from a fault it resolved
+        movq %rbx, %rsp
+        popq %r15
+        popq %r14
+        popq %r13
+        popq %r12
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rbp
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rbx
+        popq %rax
+        addq $16, %rsp                      // the vector and the error code
+        iretq
 
         .section .rodata
         .p2align 3

@@ -4,6 +4,7 @@
 
 #include "boot/layout.h"
 #include "runtime/arch/x86/cpu.h"
+#include "runtime/mm/stacks.h"
 #include "runtime/sched/scheduler.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/hypercall.h"
@@ -166,8 +167,16 @@ void Crash(const char* reason) {
 
 }  // namespace skiff::x86
 
-extern "C" [[noreturn]] void SkiffException(skiff::x86::ExceptionFrame* f) {
+extern "C" void SkiffException(skiff::x86::ExceptionFrame* f) {
   using skiff::xen::ConsolePrint;
+  // A stack that grows on demand: map the page and run the instruction again.
+  if (f->vector == 14 && !skiff::x86::in_crash) {
+    skiff::mm::Growth growth = skiff::mm::GrowStack(skiff::x86::ReadCr2());
+    if (growth == skiff::mm::Growth::kGrown) return;
+    if (growth == skiff::mm::Growth::kOutOfMemory) {
+      ConsolePrint("skiff: out of memory to grow a stack at 0x%lx\n", skiff::x86::ReadCr2());
+    }
+  }
   if (skiff::x86::in_crash) {
     ConsolePrint("skiff: another exception (vector %lu) inside the crash report\n", f->vector);
     skiff::xen::Shutdown(SHUTDOWN_crash);

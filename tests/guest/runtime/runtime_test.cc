@@ -177,6 +177,28 @@ int Fpu() {
   return failures;
 }
 
+// |depth| frames of a little over 1 KiB each.
+[[gnu::noinline]] int Recurse(int depth) {
+  char frame[1024];
+  frame[0] = static_cast<char>(depth & 1);
+  asm volatile("" : : "r"(frame) : "memory");   // the whole frame escapes: it must exist
+  if (depth == 0) return 0;
+  return Recurse(depth - 1) + frame[0];
+}
+
+// Recursion |kib| KiB deep in main: its stack (8 MiB unless skiff.main-stack= says otherwise)
+// is mapped as it grows, and past its end is the crash report.
+int DeepRecursion(int kib) {
+  uint64_t free_before = skiff::FreeMemory();
+  int odd = Recurse(kib);
+  uint64_t grown = free_before - skiff::FreeMemory();
+  printf("%d KiB deep in main: %d odd frames; %llu KiB of stack mapped on the way\n", kib, odd,
+         static_cast<unsigned long long>(grown >> 10));
+  Check(odd == kib / 2 && grown >= uint64_t(kib) * 1024,
+        "deep recursion in main works, its stack mapped as it grows");
+  return failures;
+}
+
 // value() on a Result that holds an error ends the guest with the error's message.
 [[gnu::noinline]] void ValueOfError() {
   skiff::Result<int> missing = skiff::MakeError(ENOENT, "no such thing as '/data/x'");
@@ -192,6 +214,7 @@ int main(int argc, char** argv) {
   if (test == "oom") return OutOfMemory();
   if (test == "containers") return Containers();
   if (test == "fpu") return Fpu();
+  if (test == "recurse") return DeepRecursion(argc > 2 ? atoi(argv[2]) : 0);
   if (test == "argv") return Argv(argc, argv);
   if (test == "write-text") WriteText();
   if (test == "jump-to-data") JumpToData();
