@@ -4,8 +4,6 @@
 
 #include <string_view>
 
-#include "boot/layout.h"
-
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/arch/x86/idt.h"
 #include "runtime/arch/x86/paging.h"
@@ -27,7 +25,6 @@ extern "C" int main(int argc, char** argv);
 extern "C" void __libc_init_array();
 // The app's name, argv[0]; each app image defines it (meson's skiff_app()).
 extern "C" const char skiff_app_name[];
-extern "C" char boot_stack_guard[], boot_stack_bottom[];
 // The size of main's stack an app may choose at link time, by defining it (in the file with
 // main): extern "C" const size_t skiff_main_stack_size = 16 << 20;
 extern "C" const size_t skiff_main_stack_size __attribute__((weak));
