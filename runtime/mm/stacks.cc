@@ -64,11 +64,12 @@ Result<sched::Stack> AllocateStack(size_t size, const char* name, bool on_demand
     }
     *region = {base, base + size};
   }
-  for (size_t done = on_demand ? size - kPageSize : 0; done < size; done += kPageSize) {
+  size_t first = on_demand ? size - kPageSize : 0;   // the top page only, or all of them
+  for (size_t done = first; done < size; done += kPageSize) {
     std::optional<uint64_t> frame = Pages().Allocate(1);
     if (!frame || !x86::MapPage(base + done, *frame << kPageShift)) {
       if (frame) Pages().Free(*frame, 1);
-      Unmap(base, done);
+      Unmap(base + first, done - first);
       if (region != nullptr) *region = {};
       free_slots->push_back({slot, size});
       return MakeError(ENOMEM, "spawn '%s': out of memory for a stack of %zu KiB", name,

@@ -14,11 +14,15 @@ namespace skiff {
 struct EventChannel::State {
   EvtchnPort port;
   Event event;
+
+  // The handler a channel has unless SetHandler gives it another: it signals the Event.
+  std::function<void()> SignalEvent() {
+    return [this] { event.Signal(); };
+  }
 };
 
 EventChannel::EventChannel(std::unique_ptr<State> state) : state_(std::move(state)) {
-  State* s = state_.get();
-  xen::Ports().SetHandler(s->port, [s] { s->event.Signal(); });
+  xen::Ports().SetHandler(state_->port, state_->SignalEvent());
 }
 
 EventChannel::EventChannel(EventChannel&& other) noexcept = default;
@@ -108,9 +112,7 @@ void EventChannel::Close() {
 
 void EventChannel::SetHandler(std::function<void()> handler) {
   if (state_ == nullptr) return;
-  State* s = state_.get();
-  if (!handler) handler = [s] { s->event.Signal(); };
-  xen::Ports().SetHandler(s->port, std::move(handler));
+  xen::Ports().SetHandler(state_->port, handler ? std::move(handler) : state_->SignalEvent());
 }
 
 Event& EventChannel::event() {

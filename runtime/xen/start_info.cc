@@ -41,18 +41,21 @@ DomainRing ReadRing(uint32_t pfn_param, uint32_t port_param) {
   return {Gfn{*pfn}, EvtchnPort{static_cast<uint32_t>(*port)}};
 }
 
+void ReadRings(StartInfo* out) {
+  out->console = ReadRing(HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN);
+  out->store = ReadRing(HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN);
+}
+
 }  // namespace
 
 Result<void> ReadStartInfo(uint64_t paddr, StartInfo* out) {
-  // First, so that the console works even when the rest of the start info is bad.
-  out->console = ReadRing(HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN);
-  out->store = ReadRing(HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN);
   const auto* info = reinterpret_cast<const hvm_start_info*>(paddr);
   if (info == nullptr || info->magic != XEN_HVM_START_MAGIC_VALUE) {
+    ReadRings(out);   // whatever the domain is, so that the console can say what went wrong
     return MakeError(EINVAL, "the PVH start info has a bad magic number");
   }
   out->dom0 = info->flags & SIF_INITDOMAIN;
-  if (out->dom0) out->console = out->store = {};
+  if (!out->dom0) ReadRings(out);
   if (info->cmdline_paddr != 0) {
     const char* cmdline = reinterpret_cast<const char*>(info->cmdline_paddr);
     out->cmdline_length = strlen(cmdline);
