@@ -6,6 +6,8 @@ into the guest's console through xenconsoled's pty, as `xl console` would.
 """
 
 import os
+import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -110,11 +112,21 @@ class InDomU(unittest.TestCase):
         typing = ("tty=$(xenstore-read /local/domain/$(xl domid stdin)/console/tty) && "
                   r"printf 'first line\rsecoxx\177\177nd line\r' >$tty && sleep 1 && "
                   r"printf '\004' >$tty")
-        cls.rc, cls.out = sandbox(
-            "full",
-            POSIX_TEST, "--name", "stdin", "--cmdline", "stdin", "--ready", "reading stdin",
-            POSIX_TEST, "--name", "posixhost", "--cmdline", "process",
-            "--cmd", typing, "--timeout", "120")
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp, "root")
+            (root / "etc/app").mkdir(parents=True)
+            (root / "notes").mkdir()
+            (root / "etc/app/app.conf").write_text("from the ramdisk\n")
+            (root / "notes/hello.txt").write_text("hello from the ramdisk\n")
+            ramdisk = Path(tmp, "files.tar")
+            subprocess.run(["tar", "-cf", ramdisk, "-C", root, "."], check=True)
+            cls.rc, cls.out = sandbox(
+                "full",
+                POSIX_TEST, "--name", "stdin", "--cmdline", "stdin", "--ready", "reading stdin",
+                POSIX_TEST, "--name", "posixhost", "--cmdline", "process",
+                POSIX_TEST, "--name", "ramdisk", "--cmdline", "ramdisk", "--ramdisk", ramdisk,
+                POSIX_TEST, "--name", "badramdisk", "--cmdline", "ramdisk", "--ramdisk", __file__,
+                "--cmd", typing, "--timeout", "120")
 
     def test_stdin_reads_what_is_typed_on_the_console_line_by_line(self):
         self.assertIn("sandbox: guest stdin: exit status 0", self.out)
@@ -133,3 +145,14 @@ class InDomU(unittest.TestCase):
                      "a blocked signal waits until it is unblocked", "SA_RESETHAND",
                      "kill of another process is ESRCH"]:
             self.assertIn(f"[posixhost] ok: {line}", self.out)
+
+    def test_the_ramdisk_seeds_the_filesystem_over_the_images_files(self):
+        self.assertIn("sandbox: guest ramdisk: exit status 0", self.out)
+        for line in ["a file in the ramdisk replaces the image's", "a new file from the ramdisk",
+                     "the image's other files are still there"]:
+            self.assertIn(f"[ramdisk] ok: {line}", self.out)
+
+    def test_a_ramdisk_that_is_not_tar_stops_the_boot_with_a_message(self):
+        self.assertIn("[badramdisk] skiff: cannot seed the filesystem: the ramdisk: a header "
+                      "with a bad checksum at byte 0", self.out)
+        self.assertIn("sandbox: guest badramdisk: exit status 2", self.out)

@@ -229,6 +229,15 @@ int Seed() {
   return failures;
 }
 
+// Booted with a ramdisk that holds etc/app/app.conf and notes/hello.txt.
+int Ramdisk() {
+  Check(ReadAll("/etc/app/app.conf") == "from the ramdisk\n",
+        "a file in the ramdisk replaces the image's");
+  Check(ReadAll("/notes/hello.txt") == "hello from the ramdisk\n", "a new file from the ramdisk");
+  Check(ReadAll("/data/numbers.txt").size() == 3893, "the image's other files are still there");
+  return failures;
+}
+
 int Full() {
   int fd = open("/tmp/big", O_WRONLY | O_CREAT, 0644);
   static char chunk[1 << 20];
@@ -408,6 +417,7 @@ int main(int argc, char** argv) {
   if (which == "errors") return Errors();
   if (which == "seed") return Seed();
   if (which == "full") return Full();
+  if (which == "ramdisk") return Ramdisk();
   if (which == "concurrent") return Concurrent();
   if (which == "env") return Environment();
   if (which == "process") return Process();
