@@ -75,6 +75,13 @@ class InDom0(unittest.TestCase):
             "20 tasks each wrote their own file, interleaved, and each reads back whole",
             "their appends to one file are all there, none torn"])
 
+    def test_pipes_between_tasks(self):
+        self.assertPasses("pipe", [
+            "pipe gives two descriptors",
+            "1 MiB through a pipe between two tasks arrives whole and in order, then end of file",
+            "a write with no reader left is EPIPE",
+            "a non-blocking read of an empty pipe is EAGAIN", "a pipe is a FIFO and cannot seek"])
+
     def test_environment_from_the_command_line_and_the_link(self):
         self.assertPasses("env skiff.env=GREETING=hello 'skiff.env=SPACED=a b=c'", [
             "skiff.env=KEY=VALUE on the command line sets a variable, over the app's",

@@ -298,6 +298,48 @@ int Concurrent() {
   return failures;
 }
 
+int Pipes() {
+  int fds[2];
+  Check(pipe(fds) == 0 && fds[0] == 3 && fds[1] == 4, "pipe gives two descriptors");
+  constexpr size_t kTotal = 1 << 20;
+  uint64_t sent = 0, received = 0;
+  skiff::Task* writer = *skiff::Spawn([&] {
+    static char chunk[3000];
+    for (size_t done = 0; done < kTotal;) {
+      size_t n = kTotal - done < sizeof(chunk) ? kTotal - done : sizeof(chunk);
+      for (size_t i = 0; i < n; i++) chunk[i] = static_cast<char>((done + i) * 7);
+      ssize_t w = write(fds[1], chunk, n);
+      if (w <= 0) break;
+      for (ssize_t i = 0; i < w; i++) sent += static_cast<unsigned char>(chunk[i]) * (done + i);
+      done += static_cast<size_t>(w);
+    }
+    close(fds[1]);
+  });
+  char buffer[5000];
+  size_t total = 0;
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
+    for (ssize_t i = 0; i < n; i++) received += static_cast<unsigned char>(buffer[i]) * (total + i);
+    total += static_cast<size_t>(n);
+  }
+  skiff::Join(writer);
+  Check(n == 0 && total == kTotal && sent == received,
+        "1 MiB through a pipe between two tasks arrives whole and in order, then end of file");
+  close(fds[0]);
+  pipe(fds);
+  close(fds[0]);
+  signal(SIGPIPE, SIG_IGN);
+  Check(Fails(write(fds[1], "x", 1), EPIPE), "a write with no reader left is EPIPE");
+  close(fds[1]);
+  pipe(fds);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  Check(Fails(read(fds[0], buffer, 1), EAGAIN), "a non-blocking read of an empty pipe is EAGAIN");
+  struct stat st;
+  Check(fstat(fds[0], &st) == 0 && S_ISFIFO(st.st_mode) && Fails(lseek(fds[0], 0, SEEK_SET), ESPIPE),
+        "a pipe is a FIFO and cannot seek");
+  return failures;
+}
+
 int Environment() {
   Check(getenv("GREETING") != nullptr && strcmp(getenv("GREETING"), "hello") == 0,
         "skiff.env=KEY=VALUE on the command line sets a variable, over the app's");
@@ -420,6 +462,7 @@ int main(int argc, char** argv) {
   if (which == "ramdisk") return Ramdisk();
   if (which == "concurrent") return Concurrent();
   if (which == "env") return Environment();
+  if (which == "pipe") return Pipes();
   if (which == "process") return Process();
   if (which == "stdin") return Stdin();
   if (which == "exit") {
