@@ -36,6 +36,7 @@ class PipeEnd final : public File {
       pipe_->writers--;
       pipe_->readable.WakeAll();   // readers see the end
     }
+    NotifyPollers();
     if (pipe_->readers == 0 && pipe_->writers == 0) delete pipe_;
   }
 
@@ -56,6 +57,7 @@ class PipeEnd final : public File {
     }
     pipe_->used -= n;
     pipe_->writable.WakeAll();
+    NotifyPollers();
     return static_cast<ssize_t>(n);
   }
 
@@ -84,8 +86,18 @@ class PipeEnd final : public File {
       }
       done += n;
       pipe_->readable.WakeAll();
+      NotifyPollers();
     }
     return static_cast<ssize_t>(done);
+  }
+
+  short Poll() override {
+    if (readable()) {
+      return static_cast<short>((pipe_->used > 0 ? kPollIn : 0) |
+                                (pipe_->writers == 0 ? kPollHup : 0));
+    }
+    if (pipe_->readers == 0) return kPollErr;
+    return kPipeSize - pipe_->used >= PIPE_BUF ? kPollOut : 0;
   }
 
   int Stat(struct stat* st) override {

@@ -82,6 +82,22 @@ class InDom0(unittest.TestCase):
             "a write with no reader left is EPIPE",
             "a non-blocking read of an empty pipe is EAGAIN", "a pipe is a FIFO and cannot seek"])
 
+    def test_poll_and_select(self):
+        self.assertPasses("poll", [
+            "poll of an empty pipe times out after 100 ms",
+            "poll waits until another task writes, then says POLLIN",
+            "select: the read end is readable and the write end writable",
+            "with the writer gone, POLLHUP", "a closed descriptor is POLLNVAL",
+            "select of one is EBADF", "a file is always ready"])
+
+    def test_alarm_raises_SIGALRM(self):
+        rc, out = dom0("alarm")
+        for line in ["alarm(1)", "SIGALRM comes a second later",
+                     "alarm(0) cancels and says what was left", "a cancelled alarm does not come"]:
+            self.assertIn(f"[posix_test] ok: {line}", out)
+        self.assertIn("[posix_test] skiff: killed by signal 14 (Alarm clock)", out)
+        self.assertNotIn("still running", out)
+
     def test_environment_from_the_command_line_and_the_link(self):
         self.assertPasses("env skiff.env=GREETING=hello 'skiff.env=SPACED=a b=c'", [
             "skiff.env=KEY=VALUE on the command line sets a variable, over the app's",

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/times.h>
 #include <sys/utsname.h>
@@ -340,6 +342,67 @@ int Pipes() {
   return failures;
 }
 
+int Polling() {
+  int fds[2];
+  pipe(fds);
+  struct pollfd p = {fds[0], POLLIN, 0};
+  uint64_t start = skiff::Now();
+  Check(poll(&p, 1, 100) == 0 && skiff::Now() - start >= 100'000'000,
+        "poll of an empty pipe times out after 100 ms");
+  skiff::Task* writer = *skiff::Spawn([&] {
+    skiff::SleepFor(50'000'000);
+    write(fds[1], "x", 1);
+  });
+  start = skiff::Now();
+  Check(poll(&p, 1, -1) == 1 && p.revents == POLLIN && skiff::Now() - start >= 50'000'000,
+        "poll waits until another task writes, then says POLLIN");
+  skiff::Join(writer);
+  fd_set reads, writes;
+  FD_ZERO(&reads);
+  FD_ZERO(&writes);
+  FD_SET(fds[0], &reads);
+  FD_SET(fds[1], &writes);
+  struct timeval zero = {0, 0};
+  Check(select(fds[1] + 1, &reads, &writes, nullptr, &zero) == 2 && FD_ISSET(fds[0], &reads) &&
+            FD_ISSET(fds[1], &writes),
+        "select: the read end is readable and the write end writable");
+  close(fds[1]);
+  char c;
+  read(fds[0], &c, 1);
+  Check(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP), "with the writer gone, POLLHUP");
+  close(fds[0]);
+  struct pollfd bad = {fds[0], POLLIN, 0};
+  Check(poll(&bad, 1, 0) == 1 && bad.revents == POLLNVAL, "a closed descriptor is POLLNVAL");
+  FD_ZERO(&reads);
+  FD_SET(fds[0], &reads);
+  Check(Fails(select(fds[0] + 1, &reads, nullptr, nullptr, &zero), EBADF), "select of one is EBADF");
+  int file = open("/tmp/polled", O_RDWR | O_CREAT, 0644);
+  struct pollfd f = {file, POLLIN | POLLOUT, 0};
+  Check(poll(&f, 1, 0) == 1 && f.revents == (POLLIN | POLLOUT), "a file is always ready");
+  close(file);
+  return failures;
+}
+
+volatile int alarms;
+
+int Alarm() {
+  signal(SIGALRM, [](int) { alarms++; });
+  uint64_t start = skiff::Now();
+  Check(alarm(1) == 0, "alarm(1)");
+  while (alarms == 0 && skiff::Now() - start < 3'000'000'000) skiff::SleepFor(10'000'000);
+  uint64_t elapsed = skiff::Now() - start;
+  Check(alarms == 1 && elapsed >= 1'000'000'000 && elapsed < 2'500'000'000,
+        "SIGALRM comes a second later");
+  alarm(10);
+  Check(alarm(0) == 10, "alarm(0) cancels and says what was left");
+  skiff::SleepFor(100'000'000);
+  Check(alarms == 1, "a cancelled alarm does not come");
+  signal(SIGALRM, SIG_DFL);
+  alarm(1);
+  skiff::SleepFor(3'000'000'000);
+  return Fail("still running after an unhandled SIGALRM");
+}
+
 int Environment() {
   Check(getenv("GREETING") != nullptr && strcmp(getenv("GREETING"), "hello") == 0,
         "skiff.env=KEY=VALUE on the command line sets a variable, over the app's");
@@ -463,6 +526,8 @@ int main(int argc, char** argv) {
   if (which == "concurrent") return Concurrent();
   if (which == "env") return Environment();
   if (which == "pipe") return Pipes();
+  if (which == "poll") return Polling();
+  if (which == "alarm") return Alarm();
   if (which == "process") return Process();
   if (which == "stdin") return Stdin();
   if (which == "exit") {
