@@ -1,0 +1,472 @@
+// POSIX threads on Skiff's tasks: a thread's life (create, join, detach, exit), its
+// attributes, thread-specific data, pthread_once, the cancellation and signal stubs and
+// sched_yield. Mutexes, condition variables and the rest are in pthread_sync.cc.
+// See docs/concurrency.md for what is supported and what is not.
+//
+// A pthread_t is the thread's Task*. Each thread made by pthread_create is a task whose body is
+// RunThread; its record (Thread) hangs off Task::pthread. Any other task (main, or one made by
+// skiff::Spawn) gets a record when it first needs one, for keys or cleanup handlers.
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+
+#include "runtime/libc/waitq.h"
+#include "runtime/sched/scheduler.h"
+#include "skiff/sched.h"
+
+namespace skiff::libc {
+namespace {
+
+// Task stacks are mapped in full when the task starts, so the default is a trade between a
+// ported program's deep frames and the memory each thread costs; musl's is 128 KiB.
+constexpr size_t kDefaultStackSize = 256 * 1024;
+constexpr size_t kMaxStackSize = size_t{1} << 30;
+constexpr size_t kGuardSize = 64 * 1024;   // runtime/mm/stacks.cc
+
+struct Specific {
+  uint64_t generation;   // of the key the value was set for
+  void* value;
+};
+
+struct Thread {
+  Task* task = nullptr;
+  bool created = false;    // by pthread_create: joinable or detached, and runs RunThread
+  bool detached = false;
+  bool finished = false;   // its start routine has returned or it called pthread_exit
+  Task* joiner = nullptr;  // the task waiting in pthread_join for it
+  Task* joining = nullptr; // the task it waits for in pthread_join
+  void* (*start)(void*) = nullptr;
+  void* arg = nullptr;
+  void* result = nullptr;
+  jmp_buf exit;            // pthread_exit's way back to RunThread
+  _pthread_cleanup_context* cleanups = nullptr;
+  Specific* specific = nullptr;   // PTHREAD_KEYS_MAX of them, from the first value set
+  int cancel_state = PTHREAD_CANCEL_ENABLE;
+  int cancel_type = PTHREAD_CANCEL_DEFERRED;
+};
+
+struct Key {
+  uint64_t generation;   // counts creations, so that a reused key sees no stale values
+  bool used;
+  void (*destructor)(void*);
+};
+
+Key keys[PTHREAD_KEYS_MAX];
+unsigned live_threads;          // made by pthread_create and not finished
+__skiff_waitq all_finished;     // main in pthread_exit, until live_threads is 0
+__skiff_waitq once_waiters;     // tasks in pthread_once while another runs its routine
+unsigned thread_count;          // for the tasks' names
+int concurrency;
+sigset_t signal_mask;
+
+Thread* Record(Task* task) { return static_cast<Thread*>(task->pthread); }
+
+void FreeSpecific(Thread* t) {
+  delete[] t->specific;
+  t->specific = nullptr;
+}
+
+// The task is being freed. A created thread's record goes with its joiner or, if detached,
+// at its end; any other record goes now.
+void FreeRecord(Task* task) {
+  Thread* t = Record(task);
+  task->pthread = nullptr;
+  if (!t->created) {
+    FreeSpecific(t);
+    delete t;
+  }
+}
+
+void Attach(Task* task, Thread* t) {
+  t->task = task;
+  task->pthread = t;
+  sched::free_pthread_record = FreeRecord;
+}
+
+// The current task's record; with |make|, made if it has none (null if out of memory).
+Thread* Self(bool make) {
+  Task* task = CurrentTask();
+  if (task->pthread == nullptr && make) {
+    auto* t = new (std::nothrow) Thread;
+    if (t != nullptr) Attach(task, t);
+  }
+  return Record(task);
+}
+
+void RunCleanups(Thread* t) {
+  while (t->cleanups != nullptr) {
+    _pthread_cleanup_context* c = t->cleanups;
+    t->cleanups = c->_previous;
+    c->_routine(c->_arg);
+  }
+}
+
+// Calls the destructor of each key with a value, the value cleared first, in rounds until
+// no value is left or PTHREAD_DESTRUCTOR_ITERATIONS rounds have run.
+void RunDestructors(Thread* t) {
+  if (t->specific == nullptr) return;
+  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+    bool ran = false;
+    for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+      Specific& s = t->specific[k];
+      if (!keys[k].used || keys[k].destructor == nullptr || s.value == nullptr ||
+          s.generation != keys[k].generation) {
+        continue;
+      }
+      void* value = s.value;
+      s.value = nullptr;
+      keys[k].destructor(value);
+      ran = true;
+    }
+    if (!ran) return;
+  }
+}
+
+// The body of a pthread's task.
+void RunThread(Thread* t) {
+  if (setjmp(t->exit) == 0) t->result = t->start(t->arg);
+  RunDestructors(t);
+  FreeSpecific(t);
+  t->finished = true;
+  if (--live_threads == 0) Waiters(&all_finished).WakeAll();
+  if (t->detached) {
+    t->task->pthread = nullptr;
+    delete t;
+  }
+}
+
+bool IsKey(pthread_key_t key) { return key < PTHREAD_KEYS_MAX && keys[key].used; }
+
+[[noreturn]] void Misuse(const char* what) {
+  char message[120];
+  snprintf(message, sizeof(message), "task '%s' %s", TaskName(CurrentTask()), what);
+  sched::Fatal(message);
+}
+
+}  // namespace
+}  // namespace skiff::libc
+
+using skiff::Task;
+using skiff::libc::Record;
+using skiff::libc::Thread;
+
+extern "C" {
+
+int pthread_attr_init(pthread_attr_t* attr) {
+  *attr = {};
+  attr->__stacksize = skiff::libc::kDefaultStackSize;
+  attr->__guardsize = skiff::libc::kGuardSize;
+  attr->__inheritsched = PTHREAD_INHERIT_SCHED;
+  return 0;
+}
+
+int pthread_attr_destroy(pthread_attr_t*) { return 0; }
+
+int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
+  if (size < PTHREAD_STACK_MIN || size > skiff::libc::kMaxStackSize) return EINVAL;
+  attr->__stacksize = size;
+  return 0;
+}
+
+int pthread_attr_getstacksize(const pthread_attr_t* attr, size_t* size) {
+  *size = attr->__stacksize != 0 ? attr->__stacksize : skiff::libc::kDefaultStackSize;
+  return 0;
+}
+
+// A stack the program allocates itself is not supported: each task's stack has a guard
+// below it in an address range of its own (runtime/mm/stacks.cc).
+int pthread_attr_setstack(pthread_attr_t*, void*, size_t) { return ENOSYS; }
+int pthread_attr_setstackaddr(pthread_attr_t*, void*) { return ENOSYS; }
+
+int pthread_attr_getstack(const pthread_attr_t* attr, void** address, size_t* size) {
+  *address = nullptr;
+  return pthread_attr_getstacksize(attr, size);
+}
+
+int pthread_attr_getstackaddr(const pthread_attr_t*, void** address) {
+  *address = nullptr;
+  return 0;
+}
+
+int pthread_attr_setdetachstate(pthread_attr_t* attr, int state) {
+  if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED) return EINVAL;
+  attr->__detachstate = state;
+  return 0;
+}
+
+int pthread_attr_getdetachstate(const pthread_attr_t* attr, int* state) {
+  *state = attr->__detachstate;
+  return 0;
+}
+
+// Kept and reported; every task stack has the same 64 KiB guard.
+int pthread_attr_setguardsize(pthread_attr_t* attr, size_t size) {
+  attr->__guardsize = size;
+  return 0;
+}
+
+int pthread_attr_getguardsize(const pthread_attr_t* attr, size_t* size) {
+  *size = attr->__guardsize;
+  return 0;
+}
+
+// Kept and reported; the scheduler has no priorities.
+int pthread_attr_setschedparam(pthread_attr_t* attr, const struct sched_param* param) {
+  attr->__schedparam = *param;
+  return 0;
+}
+
+int pthread_attr_getschedparam(const pthread_attr_t* attr, struct sched_param* param) {
+  *param = attr->__schedparam;
+  return 0;
+}
+
+int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                   void* arg) {
+  using namespace skiff::libc;
+  pthread_attr_t defaults;
+  pthread_attr_init(&defaults);
+  if (attr == nullptr) attr = &defaults;
+  if (attr->__detachstate != PTHREAD_CREATE_JOINABLE &&
+      attr->__detachstate != PTHREAD_CREATE_DETACHED) {
+    return EINVAL;
+  }
+  size_t stack_size = attr->__stacksize != 0 ? attr->__stacksize : kDefaultStackSize;
+  if (stack_size < PTHREAD_STACK_MIN || stack_size > kMaxStackSize) return EINVAL;
+  auto* t = new (std::nothrow) Thread;
+  if (t == nullptr) return EAGAIN;
+  t->created = true;
+  t->start = start;
+  t->arg = arg;
+  char name[32];
+  snprintf(name, sizeof(name), "pthread-%u", ++thread_count);
+  skiff::Result<Task*> task =
+      skiff::Spawn([t] { RunThread(t); }, {.name = name, .stack_size = stack_size});
+  if (!task) {   // out of memory for the stack or the task
+    delete t;
+    return EAGAIN;
+  }
+  Attach(*task, t);
+  live_threads++;
+  if (attr->__detachstate == PTHREAD_CREATE_DETACHED) {
+    t->detached = true;
+    skiff::Detach(*task);
+  }
+  *thread = reinterpret_cast<pthread_t>(*task);
+  return 0;
+}
+
+int pthread_join(pthread_t thread, void** result) {
+  auto* task = reinterpret_cast<Task*>(thread);
+  if (task == nullptr) return ESRCH;
+  if (task == skiff::CurrentTask()) return EDEADLK;
+  Thread* t = Record(task);
+  if (t == nullptr || !t->created || t->detached || t->joiner != nullptr) return EINVAL;
+  Thread* self = skiff::libc::Self(true);
+  if (t->joining == skiff::CurrentTask()) return EDEADLK;   // it is joining us
+  t->joiner = skiff::CurrentTask();
+  if (self != nullptr) self->joining = task;
+  skiff::Join(task);   // frees the task, not |t|
+  if (self != nullptr) self->joining = nullptr;
+  if (result != nullptr) *result = t->result;
+  delete t;
+  return 0;
+}
+
+int pthread_detach(pthread_t thread) {
+  auto* task = reinterpret_cast<Task*>(thread);
+  if (task == nullptr) return ESRCH;
+  Thread* t = Record(task);
+  if (t == nullptr || !t->created || t->detached || t->joiner != nullptr) return EINVAL;
+  t->detached = true;
+  bool finished = t->finished;
+  skiff::Detach(task);   // frees a finished task at once
+  if (finished) delete t;
+  return 0;
+}
+
+void pthread_exit(void* result) {
+  using namespace skiff::libc;
+  Thread* t = Self(false);
+  if (t != nullptr) RunCleanups(t);
+  if (t != nullptr && t->created) {
+    t->result = result;
+    longjmp(t->exit, 1);
+  }
+  if (!skiff::sched::Current()->IsMain(skiff::CurrentTask())) {
+    Misuse("called pthread_exit, but it is not a thread that pthread_create made");
+  }
+  // main: as on POSIX, the program ends with status 0 when its last thread has.
+  if (t != nullptr) RunDestructors(t);
+  while (live_threads != 0) Waiters(&all_finished).Wait();
+  exit(0);
+}
+
+pthread_t pthread_self() { return reinterpret_cast<pthread_t>(skiff::CurrentTask()); }
+
+int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
+
+int pthread_once(pthread_once_t* once, void (*routine)()) {
+  constexpr int kRunning = 1, kDone = 2;
+  while (*once != kDone) {
+    if (*once == 0) {
+      *once = kRunning;
+      routine();
+      *once = kDone;
+      skiff::libc::Waiters(&skiff::libc::once_waiters).WakeAll();
+      break;
+    }
+    skiff::libc::Waiters(&skiff::libc::once_waiters).Wait();   // another task runs it
+  }
+  return 0;
+}
+
+int pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) {
+  for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+    skiff::libc::Key& slot = skiff::libc::keys[k];
+    if (slot.used) continue;
+    slot.used = true;
+    slot.generation++;
+    slot.destructor = destructor;
+    *key = k;
+    return 0;
+  }
+  return EAGAIN;
+}
+
+int pthread_key_delete(pthread_key_t key) {
+  if (!skiff::libc::IsKey(key)) return EINVAL;
+  skiff::libc::keys[key].used = false;
+  skiff::libc::keys[key].destructor = nullptr;
+  return 0;
+}
+
+void* pthread_getspecific(pthread_key_t key) {
+  if (!skiff::libc::IsKey(key)) return nullptr;
+  Thread* t = skiff::libc::Self(false);
+  if (t == nullptr || t->specific == nullptr) return nullptr;
+  const skiff::libc::Specific& s = t->specific[key];
+  return s.generation == skiff::libc::keys[key].generation ? s.value : nullptr;
+}
+
+int pthread_setspecific(pthread_key_t key, const void* value) {
+  if (!skiff::libc::IsKey(key)) return EINVAL;
+  Thread* t = skiff::libc::Self(true);
+  if (t == nullptr) return ENOMEM;
+  if (t->specific == nullptr) {
+    t->specific = new (std::nothrow) skiff::libc::Specific[PTHREAD_KEYS_MAX]();
+    if (t->specific == nullptr) return ENOMEM;
+  }
+  t->specific[key] = {skiff::libc::keys[key].generation, const_cast<void*>(value)};
+  return 0;
+}
+
+void _pthread_cleanup_push(struct _pthread_cleanup_context* context, void (*routine)(void*),
+                           void* arg) {
+  Thread* t = skiff::libc::Self(true);
+  if (t == nullptr) skiff::sched::Fatal("pthread_cleanup_push: out of memory");
+  context->_routine = routine;
+  context->_arg = arg;
+  context->_canceltype = t->cancel_type;
+  context->_previous = t->cleanups;
+  t->cleanups = context;
+}
+
+void _pthread_cleanup_pop(struct _pthread_cleanup_context* context, int execute) {
+  Thread* t = skiff::libc::Self(false);
+  if (t == nullptr || t->cleanups != context) {
+    skiff::libc::Misuse("pops a cleanup handler it did not push last");
+  }
+  t->cleanups = context->_previous;
+  if (execute) context->_routine(context->_arg);
+}
+
+// Cancellation is not supported: pthread_cancel fails with ENOSYS, so no cancellation is ever
+// pending. The state and type are kept and reported.
+int pthread_cancel(pthread_t) { return ENOSYS; }
+
+void pthread_testcancel() {}
+
+int pthread_setcancelstate(int state, int* old) {
+  if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
+  Thread* t = skiff::libc::Self(true);
+  if (t == nullptr) return ENOMEM;
+  if (old != nullptr) *old = t->cancel_state;
+  t->cancel_state = state;
+  return 0;
+}
+
+int pthread_setcanceltype(int type, int* old) {
+  if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
+  Thread* t = skiff::libc::Self(true);
+  if (t == nullptr) return ENOMEM;
+  if (old != nullptr) *old = t->cancel_type;
+  t->cancel_type = type;
+  return 0;
+}
+
+// There is no fork, so the handlers would never run.
+int pthread_atfork(void (*)(), void (*)(), void (*)()) { return 0; }
+
+int pthread_getconcurrency() { return skiff::libc::concurrency; }
+
+int pthread_setconcurrency(int level) {
+  if (level < 0) return EINVAL;
+  skiff::libc::concurrency = level;
+  return 0;
+}
+
+// Tasks have no CPU-time clocks.
+int pthread_getcpuclockid(pthread_t, clockid_t*) { return ENOENT; }
+
+// The name is the task's, shown in crash reports; at most 31 bytes are kept.
+int pthread_setname_np(pthread_t thread, const char* name) {
+  auto* task = reinterpret_cast<Task*>(thread);
+  snprintf(task->name, sizeof(task->name), "%s", name);
+  return 0;
+}
+
+int pthread_getname_np(pthread_t thread, char* name, size_t size) {
+  const char* task_name = skiff::TaskName(reinterpret_cast<Task*>(thread));
+  if (strlen(task_name) >= size) return ERANGE;
+  strcpy(name, task_name);
+  return 0;
+}
+
+// There are no asynchronous signals (raise() runs the handler at once): the mask is kept and
+// reported, and blocks nothing.
+int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  sigset_t& mask = skiff::libc::signal_mask;
+  if (old != nullptr) *old = mask;
+  if (set == nullptr) return 0;
+  switch (how) {
+    case SIG_BLOCK:
+      mask |= *set;
+      return 0;
+    case SIG_UNBLOCK:
+      mask &= ~*set;
+      return 0;
+    case SIG_SETMASK:
+      mask = *set;
+      return 0;
+    default:
+      return EINVAL;
+  }
+}
+
+void pthread_yield() { skiff::Yield(); }
+
+int sched_yield() {
+  skiff::Yield();
+  return 0;
+}
+
+}  // extern "C"
