@@ -46,7 +46,7 @@ struct Thread {
   void* (*start)(void*) = nullptr;
   void* arg = nullptr;
   void* result = nullptr;
-  jmp_buf exit;            // pthread_exit's way back to RunThread
+  jmp_buf exit_jump;       // pthread_exit's way back to RunThread
   _pthread_cleanup_context* cleanups = nullptr;
   Specific* specific = nullptr;   // PTHREAD_KEYS_MAX of them, from the first value set
   int cancel_state = PTHREAD_CANCEL_ENABLE;
@@ -132,7 +132,7 @@ void RunDestructors(Thread* t) {
 
 // The body of a pthread's task.
 void RunThread(Thread* t) {
-  if (setjmp(t->exit) == 0) t->result = t->start(t->arg);
+  if (setjmp(t->exit_jump) == 0) t->result = t->start(t->arg);
   RunDestructors(t);
   FreeSpecific(t);
   t->finished = true;
@@ -299,7 +299,7 @@ void pthread_exit(void* result) {
   if (t != nullptr) RunCleanups(t);
   if (t != nullptr && t->created) {
     t->result = result;
-    longjmp(t->exit, 1);
+    longjmp(t->exit_jump, 1);
   }
   if (!skiff::sched::Current()->IsMain(skiff::CurrentTask())) {
     Misuse("called pthread_exit, but it is not a thread that pthread_create made");
