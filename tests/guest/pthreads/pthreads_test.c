@@ -576,6 +576,14 @@ static void *sem_consumer(void *arg) {
   return NULL;
 }
 
+/* A failed sem_trywait's errno, seen from the thread that called it. */
+static void *trywait_errno(void *arg) {
+  errno = 0;
+  int r = sem_trywait(arg);
+  sched_yield();   /* main runs, and checks its own errno, meanwhile */
+  return (void *)(intptr_t)(r == -1 ? errno : 0);
+}
+
 static void test_semaphore(void) {
   check(sem_init(&sem_items, 0, 0) == 0, "sem_init");
   pthread_t t = start(sem_consumer, NULL);
@@ -589,6 +597,12 @@ static void test_semaphore(void) {
   check(sem_sum == 100 && value == 0, "100 posts reach a waiting thread, none lost");
   errno = 0;
   check(sem_trywait(&sem_items) == -1 && errno == EAGAIN, "sem_trywait at 0: -1, errno EAGAIN");
+  errno = 0;
+  pthread_t t2 = start(trywait_errno, &sem_items);
+  sched_yield();
+  int main_errno = errno;
+  check((intptr_t)join(t2) == EAGAIN && main_errno == 0,
+        "errno is each thread's own: another thread's EAGAIN is not main's");
   sem_post(&sem_items);
   sem_post(&sem_items);
   sem_getvalue(&sem_items, &value);
