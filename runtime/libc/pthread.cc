@@ -229,6 +229,52 @@ int pthread_attr_getschedparam(const pthread_attr_t* attr, struct sched_param* p
   return 0;
 }
 
+// One policy, SCHED_OTHER, at priority 0, and one scope, the system's: the scheduler has no
+// priorities. The others are ENOTSUP, which POSIX allows.
+int pthread_attr_setscope(pthread_attr_t*, int scope) {
+  if (scope == PTHREAD_SCOPE_SYSTEM) return 0;
+  return scope == PTHREAD_SCOPE_PROCESS ? ENOTSUP : EINVAL;
+}
+
+int pthread_attr_getscope(const pthread_attr_t*, int* scope) {
+  *scope = PTHREAD_SCOPE_SYSTEM;
+  return 0;
+}
+
+int pthread_attr_setinheritsched(pthread_attr_t* attr, int inherit) {
+  if (inherit != PTHREAD_INHERIT_SCHED && inherit != PTHREAD_EXPLICIT_SCHED) return EINVAL;
+  attr->__inheritsched = inherit;
+  return 0;
+}
+
+int pthread_attr_getinheritsched(const pthread_attr_t* attr, int* inherit) {
+  *inherit = attr->__inheritsched;
+  return 0;
+}
+
+int pthread_attr_setschedpolicy(pthread_attr_t*, int policy) {
+  if (policy == SCHED_OTHER) return 0;
+  return policy == SCHED_FIFO || policy == SCHED_RR ? ENOTSUP : EINVAL;
+}
+
+int pthread_attr_getschedpolicy(const pthread_attr_t*, int* policy) {
+  *policy = SCHED_OTHER;
+  return 0;
+}
+
+int pthread_getschedparam(pthread_t, int* policy, struct sched_param* param) {
+  *policy = SCHED_OTHER;
+  *param = {};
+  return 0;
+}
+
+int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param* param) {
+  if (int error = pthread_attr_setschedpolicy(nullptr, policy)) return error;
+  return pthread_setschedprio(thread, param->sched_priority);
+}
+
+int pthread_setschedprio(pthread_t, int priority) { return priority == 0 ? 0 : EINVAL; }
+
 int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
                    void* arg) {
   using namespace skiff::libc;
