@@ -735,6 +735,13 @@ static void test_errors(void) {
         "a condition variable on an unknown clock: EINVAL");
   check(pthread_key_delete(PTHREAD_KEYS_MAX + 3) == EINVAL, "deleting no key: EINVAL");
   check(pthread_cancel(pthread_self()) == ENOSYS, "pthread_cancel: ENOSYS");
+  struct sched_param param = {0};
+  int policy = -1;
+  check(pthread_attr_setscope(&a, PTHREAD_SCOPE_SYSTEM) == 0 &&
+            pthread_attr_setschedpolicy(&a, SCHED_FIFO) == ENOTSUP &&
+            pthread_setschedparam(pthread_self(), SCHED_OTHER, &param) == 0 &&
+            pthread_getschedparam(pthread_self(), &policy, &param) == 0 && policy == SCHED_OTHER,
+        "one scheduling policy: SCHED_OTHER; SCHED_FIFO is ENOTSUP");
   pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t c = PTHREAD_COND_INITIALIZER;
   struct timespec bad = {0, -1};
