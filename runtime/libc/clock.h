@@ -1,5 +1,5 @@
 // The clocks behind newlib's time functions (time.cc), shared with the pthread and semaphore
-// timeouts (pthread_sync.cc).
+// timeouts (pthread_sync.cc, semaphore.cc).
 #ifndef SKIFF_RUNTIME_LIBC_CLOCK_H_
 #define SKIFF_RUNTIME_LIBC_CLOCK_H_
 
@@ -20,6 +20,10 @@ bool ToNanoseconds(const struct timespec* t, uint64_t* ns);
 // reads |ns|: real time is taken relative to now, so a later change of the wallclock does not
 // move it. |clock| must be CLOCK_MONOTONIC or CLOCK_REALTIME.
 uint64_t MonotonicDeadline(clockid_t clock, uint64_t ns);
+
+// The monotonic deadline of a timed wait until |abstime| on |clock|; false if |abstime| is not
+// a valid time.
+bool TimeoutDeadline(const struct timespec* abstime, clockid_t clock, uint64_t* deadline);
 
 }  // namespace skiff::libc
 

@@ -1,12 +1,11 @@
-// POSIX mutexes, condition variables, rwlocks, barriers, spinlocks and semaphores on Skiff's
-// wait queues (skiff/sched.h). Each object holds its own waiters (sys/_skiff_waitq.h), so an
+// POSIX mutexes, condition variables, rwlocks, barriers and spinlocks on Skiff's wait queues
+// (skiff/sched.h); semaphores are in semaphore.cc. Each object holds its own waiters (sys/_skiff_waitq.h), so an
 // object of all zero bytes is a valid one. Locks are handed to the first waiter when they are
 // released, so a waiter that was woken holds what it waited for, and one that timed out was
 // taken off the queue and holds nothing. See docs/concurrency.md.
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,14 +21,6 @@ namespace {
   char message[160];
   snprintf(message, sizeof(message), "task '%s' %s", TaskName(CurrentTask()), what);
   sched::Fatal(message);
-}
-
-// The monotonic deadline of an absolute timeout on |clock|, or false if |abstime| is invalid.
-bool Deadline(const struct timespec* abstime, clockid_t clock, uint64_t* deadline) {
-  uint64_t ns;
-  if (!ToNanoseconds(abstime, &ns)) return false;
-  *deadline = MonotonicDeadline(clock, ns);
-  return true;
 }
 
 // Waits on |q| until woken or |deadline| (kNever: no deadline). Returns true if woken.
@@ -72,7 +63,7 @@ int Lock(pthread_mutex_t* m, const struct timespec* abstime) {
   }
   uint64_t deadline = kNever;
   if (abstime != nullptr && m->__owner != nullptr &&
-      !Deadline(abstime, CLOCK_REALTIME, &deadline)) {
+      !TimeoutDeadline(abstime, CLOCK_REALTIME, &deadline)) {
     return EINVAL;
   }
   return Acquire(m, deadline);
@@ -97,7 +88,7 @@ int CondWait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* absti
   uint64_t deadline = kNever;
   if (abstime != nullptr) {
     clockid_t clock = c->__clock != 0 ? c->__clock : CLOCK_REALTIME;
-    if (!Deadline(abstime, clock, &deadline)) return EINVAL;
+    if (!TimeoutDeadline(abstime, clock, &deadline)) return EINVAL;
   }
   unsigned count = m->__count;
   Release(m);   // readies a waiter for |m|; nothing runs before this task parks below
@@ -141,7 +132,7 @@ int ReadLock(pthread_rwlock_t* l, const struct timespec* abstime) {
   }
   if (l->__writer == CurrentTask()) return EDEADLK;
   uint64_t deadline = kNever;
-  if (abstime != nullptr && !Deadline(abstime, CLOCK_REALTIME, &deadline)) return EINVAL;
+  if (abstime != nullptr && !TimeoutDeadline(abstime, CLOCK_REALTIME, &deadline)) return EINVAL;
   return WaitOn(&l->__waiting_readers, deadline) ? 0 : ETIMEDOUT;   // counted by the granter
 }
 
@@ -152,13 +143,8 @@ int WriteLock(pthread_rwlock_t* l, const struct timespec* abstime) {
   }
   if (l->__writer == CurrentTask()) return EDEADLK;
   uint64_t deadline = kNever;
-  if (abstime != nullptr && !Deadline(abstime, CLOCK_REALTIME, &deadline)) return EINVAL;
+  if (abstime != nullptr && !TimeoutDeadline(abstime, CLOCK_REALTIME, &deadline)) return EINVAL;
   return WaitOn(&l->__waiting_writers, deadline) ? 0 : ETIMEDOUT;   // made writer by the granter
-}
-
-int Fail(int error) {
-  errno = error;
-  return -1;
 }
 
 }  // namespace
@@ -433,67 +419,5 @@ int pthread_spin_unlock(pthread_spinlock_t* lock) {
   *lock = 0;
   return 0;
 }
-
-int sem_init(sem_t* s, int, unsigned value) {
-  if (value > SEM_VALUE_MAX) return skiff::libc::Fail(EINVAL);
-  *s = {};
-  s->__value = value;
-  return 0;
-}
-
-int sem_destroy(sem_t* s) {
-  if (!Waiters(&s->__waiters).empty()) return skiff::libc::Fail(EBUSY);
-  *s = {};
-  return 0;
-}
-
-// sem_post hands its unit to the first waiter rather than counting it.
-int sem_wait(sem_t* s) {
-  if (s->__value > 0) {
-    s->__value--;
-    return 0;
-  }
-  Waiters(&s->__waiters).Wait();
-  return 0;
-}
-
-int sem_trywait(sem_t* s) {
-  if (s->__value == 0) return skiff::libc::Fail(EAGAIN);
-  s->__value--;
-  return 0;
-}
-
-int sem_timedwait(sem_t* s, const struct timespec* abstime) {
-  if (s->__value > 0) {
-    s->__value--;
-    return 0;
-  }
-  uint64_t deadline;
-  if (!skiff::libc::Deadline(abstime, CLOCK_REALTIME, &deadline)) {
-    return skiff::libc::Fail(EINVAL);
-  }
-  if (!Waiters(&s->__waiters).WaitUntil(deadline)) return skiff::libc::Fail(ETIMEDOUT);
-  return 0;
-}
-
-int sem_post(sem_t* s) {
-  if (Waiters(&s->__waiters).WakeOne()) return 0;
-  if (s->__value == SEM_VALUE_MAX) return skiff::libc::Fail(EOVERFLOW);
-  s->__value++;
-  return 0;
-}
-
-int sem_getvalue(sem_t* s, int* value) {
-  *value = static_cast<int>(s->__value);
-  return 0;
-}
-
-sem_t* sem_open(const char*, int, ...) {
-  errno = ENOSYS;
-  return SEM_FAILED;
-}
-
-int sem_close(sem_t*) { return skiff::libc::Fail(ENOSYS); }
-int sem_unlink(const char*) { return skiff::libc::Fail(ENOSYS); }
 
 }  // extern "C"

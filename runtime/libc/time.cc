@@ -48,6 +48,13 @@ uint64_t MonotonicDeadline(clockid_t clock, uint64_t ns) {
   return ns - now >= kNever - monotonic ? kNever : monotonic + (ns - now);
 }
 
+bool TimeoutDeadline(const struct timespec* abstime, clockid_t clock, uint64_t* deadline) {
+  uint64_t ns;
+  if (!ToNanoseconds(abstime, &ns)) return false;
+  *deadline = MonotonicDeadline(clock, ns);
+  return true;
+}
+
 }  // namespace skiff::libc
 
 // These are called by apps directly, not through newlib's _r wrappers: errno is the task's.

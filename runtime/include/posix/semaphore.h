@@ -1,5 +1,5 @@
 /* POSIX unnamed semaphores on Skiff's tasks (newlib ships no <semaphore.h>).
-   Implemented in runtime/libc/pthread_sync.cc; see docs/concurrency.md. Named semaphores
+   Implemented in runtime/libc/semaphore.cc; see docs/concurrency.md. Named semaphores
    (sem_open, sem_close, sem_unlink) fail with ENOSYS: there is no file system to name them. */
 #ifndef _SEMAPHORE_H
 #define _SEMAPHORE_H

@@ -2,7 +2,7 @@
    handles into a table that Skiff does not have). Every object is a plain struct that lives
    where the program puts it; all its bytes zero is the same as its static initialiser, so a
    zero-initialised mutex, condition variable or rwlock is a valid unlocked one.
-   Implemented in runtime/libc/pthread.cc and pthread_sync.cc; see docs/concurrency.md. */
+   Implemented in runtime/libc/pthread*.cc; see docs/concurrency.md. */
 #ifndef _SYS__PTHREADTYPES_H_
 #define _SYS__PTHREADTYPES_H_
 
