@@ -46,6 +46,7 @@ class PthreadsInDom0(unittest.TestCase):
             "a 2 MiB stack from pthread_attr_setstacksize",
             "a thread uses 1900 KiB of its 2 MiB stack")
         self.assertIn("the default stack is 256 KiB", out)
+        self.assertIn("a thread on a PTHREAD_STACK_MIN stack prints 0.333 and 0.333333", out)
 
     def test_timeouts_semaphores_and_sleeps(self):
         out = self.assertPasses(

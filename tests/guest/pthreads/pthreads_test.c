@@ -192,11 +192,21 @@ static void *use_stack(void *arg) {
   return (void *)(uintptr_t)buffer[size - 512];
 }
 
+static void *print_double(void *arg) {
+  printf("a thread on a PTHREAD_STACK_MIN stack prints %.3f and %Lf\n", *(double *)arg,
+         (long double)*(double *)arg);
+  return NULL;
+}
+
 static void test_threads(void) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   check(pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN) == 0,
         "pthread_attr_setstacksize(PTHREAD_STACK_MIN)");
+  double third = 1.0 / 3;
+  pthread_t p;
+  check(pthread_create(&p, &attr, print_double, &third) == 0, "a thread with the least stack");
+  join(p);
   static pthread_t t[1000];
   int created = 0;
   for (int i = 0; i < 1000; i++) created += pthread_create(&t[i], &attr, twice, (void *)(intptr_t)i) == 0;
