@@ -1,7 +1,8 @@
 """POSIX threads on Skiff's tasks under real Xen: tests/guest/pthreads, a C program that uses
-<pthread.h> and <semaphore.h> as a ported one would, booted by the sandbox as a PVH dom0.
-Each boot runs the cases named on the command line; each case prints "ok: ..." or "FAIL: ..."
-lines, and the guest exits with the number of failures.
+<pthread.h> and <semaphore.h> as a ported one would, booted by the sandbox as a PVH dom0, and
+some cases again as domUs in one full-mode boot. Each boot runs the cases named on the command
+line; each case prints "ok: ..." or "FAIL: ..." lines, and the guest exits with the number of
+failures.
 """
 
 import os
@@ -113,6 +114,31 @@ class PthreadsInDom0(unittest.TestCase):
         self.assertIn("FAIL: guest pthreads_test crashed", out)
         self.assertIn("skiff: CRASH: task 'main' locks a pthread mutex it already holds", out)
         self.assertNotIn("relocking a default mutex went on", out)
+
+
+class PthreadsAsDomU(unittest.TestCase):
+    """One full-mode boot: threads as domUs, printing through the PV console ring, and main's
+    pthread_exit ending a domU through the exit contract."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rc, cls.out = sandbox(
+            "full",
+            PTHREADS_TEST, "--name", "sync", "--cmdline", "buffer timed semaphore sleep",
+            PTHREADS_TEST, "--name", "exit", "--cmdline", "exit",
+            "--timeout", "120")
+
+    def test_threads_in_a_domu(self):
+        self.assertIn("sandbox: guest sync: exit status 0", self.out)
+        self.assertNotIn("[sync] FAIL", self.out)
+        self.assertIn("[sync] ok: bounded buffer: 4 producers x 5000 items through 8 slots, "
+                      "each item arrives once and in its producer's order", self.out)
+        self.assertRegex(self.out, r"\[sync\] ok: pthread_cond_timedwait on CLOCK_MONOTONIC: "
+                                   r"ETIMEDOUT after \d+ ms")
+
+    def test_pthread_exit_in_main_ends_a_domu_with_status_0(self):
+        self.assertIn("[exit] the last thread ends 50 ms after main's pthread_exit", self.out)
+        self.assertIn("sandbox: guest exit: exit status 0", self.out)
 
 
 if __name__ == "__main__":
