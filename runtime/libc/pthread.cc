@@ -175,7 +175,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
   char name[32];
   snprintf(name, sizeof(name), "pthread-%u", ++thread_count);
   skiff::Result<Task*> task =
-      skiff::Spawn([t] { RunThread(t); }, {.name = name, .stack_size = stack_size});
+      skiff::Spawn([t] { RunThread(t); }, {.name = name, .stack_size = stack_size, .stack_on_demand = true});
   if (!task) {   // out of memory for the stack or the task
     delete t;
     return EAGAIN;

@@ -6,9 +6,9 @@
 
 namespace {
 
-// Task stacks are mapped in full when the task starts, so the default is a trade between a
-// ported program's deep frames and the memory each thread costs; musl's is 128 KiB.
-constexpr size_t kDefaultStackSize = 256 * 1024;
+// As glibc's (RLIMIT_STACK): thread stacks are mapped on demand, so a large one costs
+// address space, and memory only as deep as the thread goes.
+constexpr size_t kDefaultStackSize = 8 << 20;
 constexpr size_t kMaxStackSize = size_t{1} << 30;
 constexpr size_t kGuardSize = 64 * 1024;   // runtime/mm/stacks.cc
 

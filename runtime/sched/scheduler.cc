@@ -66,7 +66,7 @@ Scheduler::Scheduler(Platform* platform, Stack main_stack)
   main_task_.stack = main_stack;
   all_.PushBack(&main_task_.all.node);
   CopyName(&loop_task_, "event-loop");
-  Result<Stack> stack = platform->AllocateStack(kLoopStackSize, loop_task_.name);
+  Result<Stack> stack = platform->AllocateStack(kLoopStackSize, loop_task_.name, false);
   if (!stack) platform->Fatal("no memory for the event loop's stack");
   loop_task_.stack = *stack;
   all_.PushBack(&loop_task_.all.node);
@@ -107,7 +107,7 @@ Result<Task*> Scheduler::Spawn(std::function<void()> body, const TaskOptions& op
   if (task == nullptr) return MakeError(ENOMEM, "spawn '%s': out of memory for the task", name);
   CopyName(task, name);
   size_t size = (options.stack_size + kPageSize - 1) & ~(kPageSize - 1);
-  Result<Stack> stack = platform_->AllocateStack(size, task->name);
+  Result<Stack> stack = platform_->AllocateStack(size, task->name, options.stack_on_demand);
   if (!stack) {
     delete task;
     return stack.error();

@@ -31,7 +31,7 @@ class Platform {
   // Nothing is ready: waits until an event may be pending or |deadline| passes (kNever:
   // no deadline). Returns at once if an event is already pending.
   virtual void Idle(uint64_t deadline) = 0;
-  virtual Result<Stack> AllocateStack(size_t size, const char* name) = 0;
+  virtual Result<Stack> AllocateStack(size_t size, const char* name, bool on_demand) = 0;
   virtual void FreeStack(const Stack& stack) = 0;
   [[noreturn]] virtual void Fatal(const char* message) = 0;
 

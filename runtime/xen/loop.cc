@@ -52,8 +52,8 @@ class XenPlatform final : public sched::Platform {
     skiff_halt();
   }
 
-  Result<sched::Stack> AllocateStack(size_t size, const char* name) override {
-    return mm::AllocateStack(size, name);
+  Result<sched::Stack> AllocateStack(size_t size, const char* name, bool on_demand) override {
+    return mm::AllocateStack(size, name, on_demand);
   }
 
   void FreeStack(const sched::Stack& stack) override { mm::FreeStack(stack); }

@@ -18,7 +18,7 @@ class BenchPlatform final : public skiff::sched::Platform {
   uint64_t Now() override { return 0; }
   void PollEvents() override {}
   void Idle(uint64_t) override { Fatal("the benchmark went idle"); }
-  skiff::Result<skiff::sched::Stack> AllocateStack(size_t size, const char*) override {
+  skiff::Result<skiff::sched::Stack> AllocateStack(size_t size, const char*, bool) override {
     return skiff::sched::Stack{static_cast<char*>(aligned_alloc(16, size)), size, nullptr, 0};
   }
   void FreeStack(const skiff::sched::Stack& stack) override { free(stack.base); }

@@ -42,7 +42,7 @@ class FakePlatform final : public sched::Platform {
     if (deadline > now) now = deadline;
   }
 
-  Result<sched::Stack> AllocateStack(size_t size, const char* name) override {
+  Result<sched::Stack> AllocateStack(size_t size, const char* name, bool) override {
     void* base = aligned_alloc(4096, size);
     if (base == nullptr) return MakeError(ENOMEM, "no memory for the stack of '%s'", name);
     stacks_in_use++;

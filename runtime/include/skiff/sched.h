@@ -28,6 +28,9 @@ uint64_t Now();
 struct TaskOptions {
   const char* name = "task";           // shown in crash reports; copied
   size_t stack_size = kDefaultStackSize;   // rounded up to whole pages; a guard lies below
+  // Maps the stack's pages on their first touch rather than all at once: memory is used only
+  // as deep as the task goes (POSIX threads' stacks are so, as main's is).
+  bool stack_on_demand = false;
 };
 
 // Starts |body| in a new task; it first runs when the current task blocks or yields.
