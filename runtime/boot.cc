@@ -9,6 +9,7 @@
 #include "runtime/arch/x86/paging.h"
 #include "runtime/cmdline.h"
 #include "runtime/exit.h"
+#include "runtime/libc/posix.h"
 #include "runtime/mm/memory.h"
 #include "runtime/mm/stacks.h"
 #include "runtime/xen/console.h"
@@ -94,6 +95,8 @@ constexpr size_t kMaxMainStack = size_t{1} << 30;
 
 struct RuntimeOptions {
   bool callback_upcall = false;
+  char* env[kMaxArgs];   // the KEY=VALUE of each skiff.env=
+  int env_count = 0;
   size_t main_stack = 0;   // from skiff.main-stack=, else the app's or the default
 } options;
 
@@ -123,6 +126,8 @@ int TakeRuntimeOptions(int argc, char** args) {
       options.callback_upcall = false;
     } else if (arg == "skiff.upcall=callback") {
       options.callback_upcall = true;
+    } else if (arg.substr(0, 10) == "skiff.env=") {
+      options.env[options.env_count++] = args[i] + 10;
     } else if (arg.substr(0, 17) == "skiff.main-stack=") {
       if (!ParseSize(arg.substr(17), &options.main_stack) || options.main_stack < kMinStackSize) {
         xen::ConsolePrint("skiff: bad runtime option '%s': the size of main's stack is a "
@@ -131,7 +136,8 @@ int TakeRuntimeOptions(int argc, char** args) {
       }
     } else {
       xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
-                        "skiff.upcall=vector|callback and skiff.main-stack=SIZE)\n", args[i]);
+                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE and "
+                        "skiff.env=KEY=VALUE)\n", args[i]);
       ExitGuest(2);
     }
   }
@@ -147,6 +153,7 @@ sched::Stack main_stack;
   xen::StartEventLoop(main_stack, options.callback_upcall);
   xen::InitGrants(boot_info);
   xen::StartXenstore(boot_info);
+  posix::InitPosix(boot_info, options.env, options.env_count);
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

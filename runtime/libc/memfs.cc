@@ -11,6 +11,8 @@ namespace skiff::posix {
 
 // Linux's values for d_type.
 inline constexpr unsigned char kDtChr = 2, kDtDir = 4, kDtReg = 8;
+// The most one write takes, as Linux's MAX_RW_COUNT.
+inline constexpr size_t kMaxWrite = 0x7ffff000;
 
 struct Node {
   enum class Kind : uint8_t { kFile, kDirectory, kDevice };
@@ -249,7 +251,7 @@ class OpenFile final : public File {
   ssize_t WriteAt(const void* data, size_t len, off_t offset) override {
     if (offset < 0) return -EINVAL;
     if (len == 0) return 0;
-    if (len > SSIZE_MAX) len = SSIZE_MAX;
+    if (len > kMaxWrite) len = kMaxWrite;
     off_t end;
     if (__builtin_add_overflow(offset, static_cast<off_t>(len), &end)) return -EFBIG;
     size_t at = static_cast<size_t>(offset);

@@ -59,6 +59,20 @@ void ConsoleWrite(const char* data, size_t len) {
   }
 }
 
+size_t ConsoleRead(char* out, size_t len) {
+  if (ring == nullptr) return 0;
+  XENCONS_RING_IDX cons = ring->in_cons;
+  XENCONS_RING_IDX prod = *(volatile XENCONS_RING_IDX*)&ring->in_prod;
+  x86::MemoryFence();   // the index before the bytes [xen/io/console.h]
+  size_t n = ByteRingGet(ring->in, sizeof(ring->in), cons, prod, out, len);
+  x86::MemoryFence();   // the bytes are copied before the space is given back
+  ring->in_cons = cons + static_cast<XENCONS_RING_IDX>(n);
+  if (n > 0) Notify(port);
+  return n;
+}
+
+EvtchnPort ConsolePort() { return ring != nullptr ? port : EvtchnPort{0}; }
+
 void ConsoleFlush() {
   if (ring == nullptr || stalled) return;
   WaitFor([] { return *(volatile XENCONS_RING_IDX*)&ring->out_cons == ring->out_prod; });

@@ -16,6 +16,13 @@ void ConsoleInit(const StartInfo& info);
 // reads it), the output is dropped and later writes do not wait again.
 void ConsoleWrite(const char* data, size_t len);
 
+// Takes up to |len| bytes typed into the console (the ring's input half); 0 when none came,
+// and always in a dom0, whose console input stays with Xen.
+size_t ConsoleRead(char* out, size_t len);
+
+// The console ring's event channel, which fires when input comes; {0} without a ring.
+EvtchnPort ConsolePort();
+
 // Waits (bounded) until the backend has read everything written so far.
 void ConsoleFlush();
 
