@@ -191,5 +191,59 @@ class Mawk(unittest.TestCase):
         self.assertEqual(lines, ["0.25 0.5 0.75 "])
 
 
+class MawkStdin(unittest.TestCase):
+    """mawktest's cases that read stdin (`echo TEXT | mawk ...`), as domUs in one full-mode
+    boot: dom0 types TEXT on each guest's console, then Ctrl-D."""
+
+    CASES = {   # name: (command line, what is typed)
+        "nf-plus": ("-F 'a*+' '{print NF}'", "baaab"),
+        "nf-star": ("-F 'a*' '{print NF}'", "baaab"),
+        "match-plus": ("'/a*+/'", "aaa"),
+        "noloop1": ("-f noloop.awk", "''Italics with an apostrophe'' embedded''"),
+        "noloop2": ("-f noloop.awk", "''Italics with an apostrophe' embedded''"),
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        out, _ = build("mawk")
+        args, typing = [], []
+        for name, (cmdline, text) in cls.CASES.items():
+            args += [out / "mawk.elf", "--name", name, "--memory", "32", "--cmdline", cmdline]
+            quoted = text.replace("'", "'\\''")
+            typing.append(f"tty=$(xenstore-read /local/domain/$(xl domid {name})/console/tty) "
+                          f"&& printf '%s\\r' '{quoted}' >$tty")
+        typing.append("sleep 1")
+        for name in cls.CASES:
+            typing.append(f"printf '\\004' >$(xenstore-read /local/domain/$(xl domid {name})"
+                          f"/console/tty)")
+        cls.rc, cls.out = sandbox("full", *args, "--cmd", " && ".join(typing),
+                                  "--timeout", "120")
+
+    def printed(self, name):
+        """What guest |name| printed after the echo of the typed line."""
+        lines = [line[len(name) + 3:] for line in self.out.splitlines()
+                 if line.startswith(f"[{name}] ") and "skiff: " not in line]
+        self.assertEqual(lines[0], self.CASES[name][1], self.out)   # the console's echo
+        return lines[1:]
+
+    def test_every_guest_exits_0(self):
+        self.assertEqual(self.rc, 0, self.out)
+        for name in self.CASES:
+            self.assertIn(f"sandbox: guest {name}: exit status 0", self.out)
+
+    def test_field_splitting_of_stdin(self):
+        # case 10: -F 'a*+' splits as -F 'a*'.
+        self.assertEqual(self.printed("nf-plus"), ["2"])
+        self.assertEqual(self.printed("nf-star"), ["2"])
+
+    def test_matching_stdin(self):
+        # Regular expression case 5: /a*+/ matches as /a*/ does, and prints the line.
+        self.assertEqual(self.printed("match-plus"), ["aaa"])
+
+    def test_no_endless_loop(self):
+        # noloop1 and noloop2 end (they print nothing).
+        self.assertEqual(self.printed("noloop1"), [])
+        self.assertEqual(self.printed("noloop2"), [])
+
 if __name__ == "__main__":
     unittest.main()
