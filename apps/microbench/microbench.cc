@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
   TimerDelay();
   NullHypercall();
   MallocFree();
+  microbench::FileCalls(skiff::Now);
   XenstoreRead();
   GrantOfferEnd();
   return 0;

@@ -4,8 +4,11 @@
 #ifndef SKIFF_APPS_MICROBENCH_REPORT_H_
 #define SKIFF_APPS_MICROBENCH_REPORT_H_
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -38,6 +41,45 @@ void ClockRead(Clock now) {
     samples.push_back(now() - start);
   }
   Report("clock read", samples);
+}
+
+// The file calls ported code makes most, on /tmp (Skiff's in-memory filesystem; in the
+// Linux peer, the initramfs's tmpfs-like rootfs): the same code in both.
+template <typename Clock>
+void FileCalls(Clock now) {
+  mkdir("/tmp", 01777);
+  const char* path = "/tmp/microbench";
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  static char page[4096];
+  for (int i = 0; i < 256; i++) pwrite(fd, page, sizeof(page), i * 4096);   // 1 MiB
+  auto figure = [&](const char* name, int count, auto call) {
+    auto samples = Samples(count);
+    for (size_t i = 0; i < samples.capacity(); i++) {
+      uint64_t start = now();
+      call(i);
+      samples.push_back(now() - start);
+    }
+    Report(name, samples);
+  };
+  figure("file open+close", 10000, [&](size_t) { close(open(path, O_RDONLY)); });
+  figure("file stat", 10000, [&](size_t) {
+    struct stat st;
+    stat(path, &st);
+  });
+  figure("file pwrite 4 KiB", 10000,
+         [&](size_t i) { pwrite(fd, page, sizeof(page), static_cast<off_t>(i % 256) * 4096); });
+  figure("file pread 4 KiB", 10000,
+         [&](size_t i) { pread(fd, page, sizeof(page), static_cast<off_t>(i % 256) * 4096); });
+  int fds[2];
+  pipe(fds);
+  figure("pipe write+read 64 B", 10000, [&](size_t) {
+    write(fds[1], page, 64);
+    read(fds[0], page, 64);
+  });
+  close(fds[0]);
+  close(fds[1]);
+  close(fd);
+  unlink(path);
 }
 
 }  // namespace microbench

@@ -32,7 +32,10 @@ void TakeInput() {
     interrupt |= tty.Input(std::string_view(buffer, n), &echo);
     if (!echo.empty()) xen::ConsoleWrite(echo.data(), echo.size());
   }
-  if (tty.ready()) readers.WakeAll();
+  if (tty.ready()) {
+    readers.WakeAll();
+    NotifyPollers();
+  }
   if (interrupt) DeliverSignal(SIGINT);
 }
 
@@ -77,6 +80,11 @@ class ConsoleFile final : public File {
     return 0;
   }
   bool IsTerminal() const override { return true; }
+  short Poll() override {
+    TakeInput();
+    bool readable = tty.ready() || input == nullptr;   // a line, or the end of the input
+    return static_cast<short>((readable ? kPollIn : 0) | kPollOut);
+  }
 };
 
 }  // namespace

@@ -24,6 +24,12 @@ struct DirEntry {
   char name[256];
 };
 
+// poll()'s bits, Linux's values (runtime/include/posix/poll.h).
+inline constexpr short kPollIn = 0x001, kPollOut = 0x004, kPollErr = 0x008, kPollHup = 0x010;
+
+// Wakes the tasks in poll() and select(), to look again (poll.cc).
+void NotifyPollers();
+
 class File {
  public:
   explicit File(int flags) : flags_(flags) {}
@@ -41,6 +47,9 @@ class File {
   virtual int Truncate(off_t) { return -EINVAL; }
   virtual int Sync() { return 0; }
   virtual bool IsTerminal() const { return false; }
+  // What poll() would report now: POLLIN, POLLOUT, POLLHUP, POLLERR. A file whose readiness
+  // changes calls NotifyPollers() when it does.
+  virtual short Poll() { return kPollIn | kPollOut; }
   // The next entry of a directory: 1, 0 at its end, or -ENOTDIR for other files.
   virtual int ReadDirEntry(DirEntry*) { return -ENOTDIR; }
 

@@ -647,12 +647,16 @@ mode_t Filesystem::Umask(mode_t mask) {
 int Filesystem::AddFile(const char* path, const void* data, size_t size, mode_t mode) {
   Walk walk;
   if (int rc = Resolve(path, &walk); rc < 0) return rc;
-  if (walk.node != nullptr) return -EEXIST;
   if (walk.name.empty() || IsDot(walk.name) || walk.trailing_slash) return -EINVAL;
+  if (walk.node != nullptr && walk.node->kind != Node::Kind::kFile) return -EEXIST;
   auto* file = new (std::nothrow) RegularFile(this, mode & 07777);
   if (file == nullptr) return -ENOSPC;
   file->borrowed = static_cast<const char*>(data);
   file->size = size;
+  if (walk.node != nullptr) {   // a later copy replaces the file, as tar -x does
+    walk.dir->Replace(walk.name, file);
+    return 0;
+  }
   if (int rc = AddEntry(walk.dir, walk.name, file); rc < 0) {
     delete file;
     return rc;

@@ -56,7 +56,8 @@ class Filesystem {
   mode_t Umask(mode_t mask);
 
   // For seeding: a file at |path| (its folders made as needed) with |size| bytes at |data|,
-  // which stay the caller's and must live as long as the filesystem (the image's).
+  // which stay the caller's and must live as long as the filesystem (the image's). It
+  // replaces a file already there; anything else there is EEXIST.
   int AddFile(const char* path, const void* data, size_t size, mode_t mode);
   // A device at |path|: opening it calls |open| with the open flags.
   using DeviceOpen = int (*)(int flags, File** out);

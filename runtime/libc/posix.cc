@@ -86,7 +86,6 @@ FdTable& Descriptors() { return *descriptors; }
 Filesystem& Files() { return *files; }
 
 void InitPosix(const xen::StartInfo& info, char** env, int env_count) {
-  (void)info;
   descriptors = new FdTable();
   // As Linux's tmpfs: file data may take half of the memory.
   files = new Filesystem({.now = xen::WallClockNanoseconds, .max_bytes = mm::TotalRam() / 2});
@@ -101,6 +100,11 @@ void InitPosix(const xen::StartInfo& info, char** env, int env_count) {
     Result<SeedCount> seeded = SeedFromTar(*files, skiff_files_start,
                                            skiff_files_end - skiff_files_start,
                                            "the image's files");
+    if (!seeded) SeedError(seeded.error().message.c_str());
+  }
+  if (info.ramdisk_size > 0) {   // after the image's: its files replace the image's
+    Result<SeedCount> seeded = SeedFromTar(*files, reinterpret_cast<const void*>(info.ramdisk_paddr),
+                                           info.ramdisk_size, "the ramdisk");
     if (!seeded) SeedError(seeded.error().message.c_str());
   }
   File* console;

@@ -24,6 +24,7 @@ extern "C" {
 #include "runtime/mm/memory.h"
 #include "runtime/xen/console.h"
 #include "runtime/xen/xenstore.h"
+#include "skiff/sched.h"
 #include "skiff/skiff.h"
 
 extern "C" char** environ;
@@ -246,6 +247,20 @@ long sysconf(int name) {
     case _SC_TZNAME_MAX: return 6;
     default: errno = EINVAL; return -1;
   }
+}
+
+// SIGALRM comes from a timer in the event loop: the handler runs there, as Ctrl-C's does.
+unsigned alarm(unsigned seconds) {
+  static skiff::Timer* timer = new skiff::Timer([] { DeliverSignal(SIGALRM); });
+  uint64_t now = skiff::Now();
+  unsigned left = 0;
+  if (timer->Cancel()) {
+    uint64_t remaining = timer->deadline() > now ? timer->deadline() - now : 0;
+    left = static_cast<unsigned>((remaining + 999999999) / 1000000000);
+    if (left == 0) left = 1;
+  }
+  if (seconds > 0) timer->ArmAt(now + uint64_t{seconds} * 1000000000);
+  return left;
 }
 
 int getpagesize() { return 4096; }

@@ -31,8 +31,15 @@ Result<void> InitMemory(const xen::StartInfo& info) {
     total_ram += r.size;
     if (r.end() > top) top = r.end();
   }
-  // The bitmap sits right after the image; the heap starts after the bitmap.
-  uint64_t bitmap = RoundUp(reinterpret_cast<uint64_t>(__image_end));
+  // The bitmap sits right after the image, or after the ramdisk that Xen puts there; the
+  // heap starts after the bitmap.
+  uint64_t image_end = reinterpret_cast<uint64_t>(__image_end);
+  uint64_t ramdisk_end = info.ramdisk_paddr + info.ramdisk_size;
+  if (info.ramdisk_size > 0 && (ramdisk_end < info.ramdisk_paddr || ramdisk_end > top)) {
+    return MakeError(EINVAL, "the ramdisk at 0x%lx, %lu bytes, is not in RAM",
+                     info.ramdisk_paddr, info.ramdisk_size);
+  }
+  uint64_t bitmap = RoundUp(ramdisk_end > image_end ? ramdisk_end : image_end);
   uint64_t bitmap_end = RoundUp(bitmap + PageAllocator::BitmapBytes(Frame(top)));
   bool bitmap_in_ram = false;
   for (size_t i = 0; i < info.region_count; i++) {
@@ -54,6 +61,10 @@ Result<void> InitMemory(const xen::StartInfo& info) {
     if (end > first) pages.Free(first, end - first);
   }
   pages.Reserve(0, Frame(bitmap_end));   // frame 0, the low MiB, the image, the bitmap
+  if (info.ramdisk_size > 0 && info.ramdisk_paddr < image_end) {   // somewhere below: keep it
+    uint64_t first = Frame(info.ramdisk_paddr);
+    pages.Reserve(first, Frame(RoundUp(ramdisk_end)) - first);
+  }
   heap_start = heap_end = bitmap_end;
   return {};
 }

@@ -62,6 +62,11 @@ Result<void> ReadStartInfo(uint64_t paddr, StartInfo* out) {
     out->cmdline_too_long = out->cmdline_length >= kMaxCmdline;
     if (!out->cmdline_too_long) memcpy(out->cmdline, cmdline, out->cmdline_length + 1);
   }
+  if (info->nr_modules > 0 && info->modlist_paddr != 0) {
+    const auto* module = reinterpret_cast<const hvm_modlist_entry*>(info->modlist_paddr);
+    out->ramdisk_paddr = module->paddr;
+    out->ramdisk_size = module->size;
+  }
   if (info->version >= 1 && info->memmap_paddr != 0) {
     const auto* map = reinterpret_cast<const hvm_memmap_table_entry*>(info->memmap_paddr);
     for (uint32_t i = 0; i < info->memmap_entries; i++) {

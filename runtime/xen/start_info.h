@@ -39,6 +39,9 @@ struct StartInfo {
   // A domU's PV console and xenstore rings, read once here; a PVH dom0 has neither.
   DomainRing console;
   DomainRing store;
+  // The first module Xen loaded with the image (xl's ramdisk=), if any: its bytes in RAM.
+  uint64_t ramdisk_paddr = 0;
+  uint64_t ramdisk_size = 0;
 };
 
 // Copies the start info at physical address |paddr|; the memory map comes from it, else

@@ -184,5 +184,6 @@ int main(int argc, char** argv) {
   TimerDelay();
   NullSystemCall();
   MallocFree();
+  microbench::FileCalls(Now);
   return 0;
 }

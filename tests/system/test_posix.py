@@ -6,6 +6,8 @@ into the guest's console through xenconsoled's pty, as `xl console` would.
 """
 
 import os
+import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -73,6 +75,29 @@ class InDom0(unittest.TestCase):
             "20 tasks each wrote their own file, interleaved, and each reads back whole",
             "their appends to one file are all there, none torn"])
 
+    def test_pipes_between_tasks(self):
+        self.assertPasses("pipe", [
+            "pipe gives two descriptors",
+            "1 MiB through a pipe between two tasks arrives whole and in order, then end of file",
+            "a write with no reader left is EPIPE",
+            "a non-blocking read of an empty pipe is EAGAIN", "a pipe is a FIFO and cannot seek"])
+
+    def test_poll_and_select(self):
+        self.assertPasses("poll", [
+            "poll of an empty pipe times out after 100 ms",
+            "poll waits until another task writes, then says POLLIN",
+            "select: the read end is readable and the write end writable",
+            "with the writer gone, POLLHUP", "a closed descriptor is POLLNVAL",
+            "select of one is EBADF", "a file is always ready"])
+
+    def test_alarm_raises_SIGALRM(self):
+        rc, out = dom0("alarm")
+        for line in ["alarm(1)", "SIGALRM comes a second later",
+                     "alarm(0) cancels and says what was left", "a cancelled alarm does not come"]:
+            self.assertIn(f"[posix_test] ok: {line}", out)
+        self.assertIn("[posix_test] skiff: killed by signal 14 (Alarm clock)", out)
+        self.assertNotIn("still running", out)
+
     def test_environment_from_the_command_line_and_the_link(self):
         self.assertPasses("env skiff.env=GREETING=hello 'skiff.env=SPACED=a b=c'", [
             "skiff.env=KEY=VALUE on the command line sets a variable, over the app's",
@@ -110,11 +135,21 @@ class InDomU(unittest.TestCase):
         typing = ("tty=$(xenstore-read /local/domain/$(xl domid stdin)/console/tty) && "
                   r"printf 'first line\rsecoxx\177\177nd line\r' >$tty && sleep 1 && "
                   r"printf '\004' >$tty")
-        cls.rc, cls.out = sandbox(
-            "full",
-            POSIX_TEST, "--name", "stdin", "--cmdline", "stdin", "--ready", "reading stdin",
-            POSIX_TEST, "--name", "posixhost", "--cmdline", "process",
-            "--cmd", typing, "--timeout", "120")
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp, "root")
+            (root / "etc/app").mkdir(parents=True)
+            (root / "notes").mkdir()
+            (root / "etc/app/app.conf").write_text("from the ramdisk\n")
+            (root / "notes/hello.txt").write_text("hello from the ramdisk\n")
+            ramdisk = Path(tmp, "files.tar")
+            subprocess.run(["tar", "-cf", ramdisk, "-C", root, "."], check=True)
+            cls.rc, cls.out = sandbox(
+                "full",
+                POSIX_TEST, "--name", "stdin", "--cmdline", "stdin", "--ready", "reading stdin",
+                POSIX_TEST, "--name", "posixhost", "--cmdline", "process",
+                POSIX_TEST, "--name", "ramdisk", "--cmdline", "ramdisk", "--ramdisk", ramdisk,
+                POSIX_TEST, "--name", "badramdisk", "--cmdline", "ramdisk", "--ramdisk", __file__,
+                "--cmd", typing, "--timeout", "120")
 
     def test_stdin_reads_what_is_typed_on_the_console_line_by_line(self):
         self.assertIn("sandbox: guest stdin: exit status 0", self.out)
@@ -133,3 +168,14 @@ class InDomU(unittest.TestCase):
                      "a blocked signal waits until it is unblocked", "SA_RESETHAND",
                      "kill of another process is ESRCH"]:
             self.assertIn(f"[posixhost] ok: {line}", self.out)
+
+    def test_the_ramdisk_seeds_the_filesystem_over_the_images_files(self):
+        self.assertIn("sandbox: guest ramdisk: exit status 0", self.out)
+        for line in ["a file in the ramdisk replaces the image's", "a new file from the ramdisk",
+                     "the image's other files are still there"]:
+            self.assertIn(f"[ramdisk] ok: {line}", self.out)
+
+    def test_a_ramdisk_that_is_not_tar_stops_the_boot_with_a_message(self):
+        self.assertIn("[badramdisk] skiff: cannot seed the filesystem: the ramdisk: a header "
+                      "with a bad checksum at byte 0", self.out)
+        self.assertIn("sandbox: guest badramdisk: exit status 2", self.out)

@@ -105,14 +105,23 @@ TEST(Seed, AMemberPastTheEndIsRefused) {
   EXPECT_NE(count.error().message.find("runs past the end"), std::string::npos);
 }
 
-TEST(Seed, LinksAndDuplicatesAreErrorsThatNameTheMember) {
+TEST(Seed, LinksAreErrorsThatNameTheMember) {
   Filesystem fs({});
   std::string link = Member("l", '2', "");
   Result<SeedCount> count = SeedFromTar(fs, link.data(), link.size(), "t");
   ASSERT_FALSE(count);
   EXPECT_NE(count.error().message.find("member /l"), std::string::npos);
-  std::string twice = Member("f", '0', "a") + Member("f", '0', "b") + End();
-  count = SeedFromTar(fs, twice.data(), twice.size(), "t");
+}
+
+TEST(Seed, ALaterCopyReplacesAFileButNotAFolder) {
+  Filesystem fs({});
+  std::string image = Member("etc/conf", '0', "from the image") + End();
+  std::string ramdisk = Member("etc/conf", '0', "from the ramdisk") + End();
+  ASSERT_TRUE(SeedFromTar(fs, image.data(), image.size(), "image"));
+  ASSERT_TRUE(SeedFromTar(fs, ramdisk.data(), ramdisk.size(), "ramdisk"));
+  EXPECT_EQ(ReadAll(fs, "/etc/conf"), "from the ramdisk");
+  std::string over_folder = Member("etc", '0', "x") + End();
+  Result<SeedCount> count = SeedFromTar(fs, over_folder.data(), over_folder.size(), "t");
   ASSERT_FALSE(count);
   EXPECT_NE(count.error().message.find("File exists"), std::string::npos)
       << count.error().message;

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/times.h>
 #include <sys/utsname.h>
@@ -229,6 +231,15 @@ int Seed() {
   return failures;
 }
 
+// Booted with a ramdisk that holds etc/app/app.conf and notes/hello.txt.
+int Ramdisk() {
+  Check(ReadAll("/etc/app/app.conf") == "from the ramdisk\n",
+        "a file in the ramdisk replaces the image's");
+  Check(ReadAll("/notes/hello.txt") == "hello from the ramdisk\n", "a new file from the ramdisk");
+  Check(ReadAll("/data/numbers.txt").size() == 3893, "the image's other files are still there");
+  return failures;
+}
+
 int Full() {
   int fd = open("/tmp/big", O_WRONLY | O_CREAT, 0644);
   static char chunk[1 << 20];
@@ -287,6 +298,109 @@ int Concurrent() {
   Check(lines == kTasks * kLines && shared.find("t19-99\n") != std::string::npos,
         "their appends to one file are all there, none torn");
   return failures;
+}
+
+int Pipes() {
+  int fds[2];
+  Check(pipe(fds) == 0 && fds[0] == 3 && fds[1] == 4, "pipe gives two descriptors");
+  constexpr size_t kTotal = 1 << 20;
+  uint64_t sent = 0, received = 0;
+  skiff::Task* writer = *skiff::Spawn([&] {
+    static char chunk[3000];
+    for (size_t done = 0; done < kTotal;) {
+      size_t n = kTotal - done < sizeof(chunk) ? kTotal - done : sizeof(chunk);
+      for (size_t i = 0; i < n; i++) chunk[i] = static_cast<char>((done + i) * 7);
+      ssize_t w = write(fds[1], chunk, n);
+      if (w <= 0) break;
+      for (ssize_t i = 0; i < w; i++) sent += static_cast<unsigned char>(chunk[i]) * (done + i);
+      done += static_cast<size_t>(w);
+    }
+    close(fds[1]);
+  });
+  char buffer[5000];
+  size_t total = 0;
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
+    for (ssize_t i = 0; i < n; i++) received += static_cast<unsigned char>(buffer[i]) * (total + i);
+    total += static_cast<size_t>(n);
+  }
+  skiff::Join(writer);
+  Check(n == 0 && total == kTotal && sent == received,
+        "1 MiB through a pipe between two tasks arrives whole and in order, then end of file");
+  close(fds[0]);
+  pipe(fds);
+  close(fds[0]);
+  signal(SIGPIPE, SIG_IGN);
+  Check(Fails(write(fds[1], "x", 1), EPIPE), "a write with no reader left is EPIPE");
+  close(fds[1]);
+  pipe(fds);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  Check(Fails(read(fds[0], buffer, 1), EAGAIN), "a non-blocking read of an empty pipe is EAGAIN");
+  struct stat st;
+  Check(fstat(fds[0], &st) == 0 && S_ISFIFO(st.st_mode) && Fails(lseek(fds[0], 0, SEEK_SET), ESPIPE),
+        "a pipe is a FIFO and cannot seek");
+  return failures;
+}
+
+int Polling() {
+  int fds[2];
+  pipe(fds);
+  struct pollfd p = {fds[0], POLLIN, 0};
+  uint64_t start = skiff::Now();
+  Check(poll(&p, 1, 100) == 0 && skiff::Now() - start >= 100'000'000,
+        "poll of an empty pipe times out after 100 ms");
+  skiff::Task* writer = *skiff::Spawn([&] {
+    skiff::SleepFor(50'000'000);
+    write(fds[1], "x", 1);
+  });
+  start = skiff::Now();
+  Check(poll(&p, 1, -1) == 1 && p.revents == POLLIN && skiff::Now() - start >= 50'000'000,
+        "poll waits until another task writes, then says POLLIN");
+  skiff::Join(writer);
+  fd_set reads, writes;
+  FD_ZERO(&reads);
+  FD_ZERO(&writes);
+  FD_SET(fds[0], &reads);
+  FD_SET(fds[1], &writes);
+  struct timeval zero = {0, 0};
+  Check(select(fds[1] + 1, &reads, &writes, nullptr, &zero) == 2 && FD_ISSET(fds[0], &reads) &&
+            FD_ISSET(fds[1], &writes),
+        "select: the read end is readable and the write end writable");
+  close(fds[1]);
+  char c;
+  read(fds[0], &c, 1);
+  Check(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP), "with the writer gone, POLLHUP");
+  close(fds[0]);
+  struct pollfd bad = {fds[0], POLLIN, 0};
+  Check(poll(&bad, 1, 0) == 1 && bad.revents == POLLNVAL, "a closed descriptor is POLLNVAL");
+  FD_ZERO(&reads);
+  FD_SET(fds[0], &reads);
+  Check(Fails(select(fds[0] + 1, &reads, nullptr, nullptr, &zero), EBADF), "select of one is EBADF");
+  int file = open("/tmp/polled", O_RDWR | O_CREAT, 0644);
+  struct pollfd f = {file, POLLIN | POLLOUT, 0};
+  Check(poll(&f, 1, 0) == 1 && f.revents == (POLLIN | POLLOUT), "a file is always ready");
+  close(file);
+  return failures;
+}
+
+volatile int alarms;
+
+int Alarm() {
+  signal(SIGALRM, [](int) { alarms++; });
+  uint64_t start = skiff::Now();
+  Check(alarm(1) == 0, "alarm(1)");
+  while (alarms == 0 && skiff::Now() - start < 3'000'000'000) skiff::SleepFor(10'000'000);
+  uint64_t elapsed = skiff::Now() - start;
+  Check(alarms == 1 && elapsed >= 1'000'000'000 && elapsed < 2'500'000'000,
+        "SIGALRM comes a second later");
+  alarm(10);
+  Check(alarm(0) == 10, "alarm(0) cancels and says what was left");
+  skiff::SleepFor(100'000'000);
+  Check(alarms == 1, "a cancelled alarm does not come");
+  signal(SIGALRM, SIG_DFL);
+  alarm(1);
+  skiff::SleepFor(3'000'000'000);
+  return Fail("still running after an unhandled SIGALRM");
 }
 
 int Environment() {
@@ -408,8 +522,12 @@ int main(int argc, char** argv) {
   if (which == "errors") return Errors();
   if (which == "seed") return Seed();
   if (which == "full") return Full();
+  if (which == "ramdisk") return Ramdisk();
   if (which == "concurrent") return Concurrent();
   if (which == "env") return Environment();
+  if (which == "pipe") return Pipes();
+  if (which == "poll") return Polling();
+  if (which == "alarm") return Alarm();
   if (which == "process") return Process();
   if (which == "stdin") return Stdin();
   if (which == "exit") {

@@ -1,0 +1,2 @@
+// <sys/poll.h> is <poll.h>.
+#include <poll.h>
