@@ -171,8 +171,8 @@ class Mawk(unittest.TestCase):
         self.assertRegex(self.mawk("-f fpetest3.awk")[0], r"^-?nan$")
 
     def test_environ(self):
-        lines = self.mawk("skiff.env=GREETING=hello skiff.env=EMPTY= "
-                          "'BEGIN { print ENVIRON[\"GREETING\"] \":\" length(ENVIRON[\"EMPTY\"]) }'")
+        lines = self.mawk("skiff.env=GREETING=hello skiff.env=EMPTY= 'BEGIN { "
+                          "print ENVIRON[\"GREETING\"] \":\" length(ENVIRON[\"EMPTY\"]) }'")
         self.assertEqual(lines, ["hello:0"])
 
     def test_recursion_up_to_mawks_own_limit(self):
@@ -186,7 +186,8 @@ class Mawk(unittest.TestCase):
 
     def test_writes_and_reads_back_a_file(self):
         lines = self.mawk("'BEGIN { for (i = 1; i <= 3; i++) print i / 4 > \"/tmp/out\"; "
-                          "close(\"/tmp/out\"); while ((getline x < \"/tmp/out\") > 0) s = s x \" \"; "
+                          "close(\"/tmp/out\"); "
+                          "while ((getline x < \"/tmp/out\") > 0) s = s x \" \"; "
                           "print s }'")
         self.assertEqual(lines, ["0.25 0.5 0.75 "])
 
