@@ -38,15 +38,18 @@ def build(name):
     out.parent.mkdir(parents=True, exist_ok=True)
     log = BUILD / f"{name}.log"
     log.write_text("")
-    src = run([REPO / "scripts/lib/fetch-source", name], project, log)
-    newlib = run([REPO / "scripts/lib/build-newlib"], project, log)
+    src = run(["subprojects/skiff/scripts/lib/fetch-source", name], project, log)
+    newlib = run(["subprojects/skiff/scripts/lib/build-newlib"], project, log)
     stamp = out / ".skiff-inputs"
     if not (out / "build.ninja").exists() or not stamp.exists() or \
             stamp.read_text() != f"{newlib}\n{src}\n":
         subprocess.run(["rm", "-rf", out], check=True)
         # The README's recipe, from the project's own folder.
-        run(["meson", "setup", out, "--cross-file", "subprojects/skiff/scripts/guest-x86_64.ini",
-             f"-Dskiff:newlib={newlib}", f"-Dsrc={src}"], project, log)
+        setup = run(["meson", "setup", out, "--cross-file",
+                     "subprojects/skiff/scripts/guest-x86_64.ini", f"-Dskiff:newlib={newlib}",
+                     f"-Dsrc={src}"], project, log)
+        if "WARNING" in setup:   # the recipe's options leave Skiff nothing to warn about
+            raise AssertionError("meson setup warned:\n" + setup)
         stamp.write_text(f"{newlib}\n{src}\n")
     run(["ninja", "-C", out], project, log)
     return out, Path(src)
@@ -73,6 +76,44 @@ def boot(image, cmdline, memory=64):
             elif not XEN_LINE.match(line) and not line.startswith("skiff: "):
                 lines.append(line)
     return rc, lines, out
+
+
+class OutsideProject(unittest.TestCase):
+    """The README's recipe without its default_options: meson's defaults (-O0, -fPIC)."""
+
+    def test_skiff_warns_and_builds_only_its_runtime_optimised(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp) / "app"
+            (project / "subprojects").mkdir(parents=True)
+            (project / "subprojects/skiff").symlink_to(REPO)
+            (project / "app.c").write_text("int main(void) { return 0; }\n")
+            (project / "meson.build").write_text("""project('app', 'c')
+skiff = subproject('skiff')
+app_lib = static_library('app', 'app.c', dependencies: skiff.get_variable('skiff_dep'),
+  c_args: skiff.get_variable('skiff_c_args'))
+custom_target('app.elf', input: [app_lib, skiff.get_variable('skiff_runtime')],
+  output: 'app.elf', depends: skiff.get_variable('guest_lds'), build_by_default: true,
+  command: skiff.get_variable('skiff_link') + ['app', '@OUTPUT@', '@INPUT0@', '--', '@INPUT1@'])
+""")
+            log = Path(tmp) / "log"
+            newlib = run(["subprojects/skiff/scripts/lib/build-newlib"], project, log)
+            out = run(["meson", "setup", "build", "--cross-file",
+                       "subprojects/skiff/scripts/guest-x86_64.ini",
+                       f"-Dskiff:newlib={newlib}"], project, log)
+            self.assertRegex(out, r"WARNING: Skiff: the parent project's options make the app "
+                                  r"slow \(buildtype=debug compiles it without optimisation, "
+                                  r"b_staticpic=true compiles its static libraries with -fPIC\)")
+            self.assertIn("'buildtype=debugoptimized', 'b_staticpic=false', 'b_pie=false'", out)
+            self.assertRegex(out, r"skiff\| Build targets in project: 2\n")
+            ninja = (project / "build/build.ninja").read_text()
+            runtime = re.search(r"^build subprojects/skiff/runtime/libskiff\.a\.p/cmdline\.cc\.o:"
+                                r".*?\n ARGS = (.*?)\n", ninja, re.M | re.S).group(1).split()
+            self.assertIn("-O2", runtime)
+            self.assertNotIn("-O0", runtime)
+            self.assertNotIn("-fPIC", runtime)
+            app = re.search(r"^build libapp\.a\.p/app\.c\.o:.*?\n ARGS = (.*?)\n", ninja,
+                            re.M | re.S).group(1).split()
+            self.assertIn("-O0", app)   # what the warning is about
 
 
 class CJson(unittest.TestCase):
