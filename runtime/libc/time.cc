@@ -5,21 +5,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/libc/clock.h"
 #include "runtime/xen/shared_info.h"
 #include "skiff/sched.h"
 
-// These are called by apps directly, not through newlib's _r wrappers: errno is the task's.
 namespace {
 
 constexpr uint64_t kNanosecondsPerSecond = 1000000000;
 
+}  // namespace
+
+namespace skiff::posix {
+
 bool ClockNow(clockid_t clock, uint64_t* ns) {
   switch (clock) {
     case CLOCK_MONOTONIC:
-      *ns = skiff::xen::SystemTimeNanoseconds();
+      *ns = xen::SystemTimeNanoseconds();
       return true;
     case CLOCK_REALTIME:
-      *ns = skiff::xen::WallClockNanoseconds();
+      *ns = xen::WallClockNanoseconds();
       return true;
     default:
       return false;
@@ -29,24 +33,33 @@ bool ClockNow(clockid_t clock, uint64_t* ns) {
 bool ToNanoseconds(const struct timespec* t, uint64_t* ns) {
   if (t == nullptr || t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000) return false;
   uint64_t sec = static_cast<uint64_t>(t->tv_sec);
-  *ns = sec >= skiff::kNever / kNanosecondsPerSecond
-            ? skiff::kNever
+  *ns = sec >= kNever / kNanosecondsPerSecond
+            ? kNever
             : sec * kNanosecondsPerSecond + static_cast<uint64_t>(t->tv_nsec);
   return true;
 }
 
-// Sleeps until |deadline| on |clock|. Real time is turned into a monotonic deadline.
-void SleepUntil(clockid_t clock, uint64_t deadline) {
-  if (clock == CLOCK_MONOTONIC) {
-    skiff::SleepUntil(deadline);
-    return;
-  }
+uint64_t MonotonicDeadline(clockid_t clock, uint64_t ns) {
+  if (clock == CLOCK_MONOTONIC) return ns;
   uint64_t now;
   ClockNow(clock, &now);
-  if (deadline > now) skiff::SleepFor(deadline - now);
+  uint64_t monotonic = Now();
+  if (ns <= now) return monotonic;
+  return ns - now >= kNever - monotonic ? kNever : monotonic + (ns - now);
 }
 
-}  // namespace
+bool TimeoutDeadline(const struct timespec* abstime, clockid_t clock, uint64_t* deadline) {
+  uint64_t ns;
+  if (!ToNanoseconds(abstime, &ns)) return false;
+  *deadline = MonotonicDeadline(clock, ns);
+  return true;
+}
+
+}  // namespace skiff::posix
+
+// These are called by apps directly, not through newlib's _r wrappers: errno is the task's.
+using skiff::posix::ClockNow;
+using skiff::posix::ToNanoseconds;
 
 extern "C" {
 
@@ -77,7 +90,7 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request,
   if (!ToNanoseconds(request, &ns)) return EINVAL;
   if (!ClockNow(clock, &now)) return EINVAL;
   if (flags & TIMER_ABSTIME) {
-    SleepUntil(clock, ns);
+    skiff::SleepUntil(skiff::posix::MonotonicDeadline(clock, ns));
   } else {
     skiff::SleepFor(ns);
   }

@@ -55,6 +55,8 @@ Task* asan_from;
 
 }  // namespace
 
+void (*free_pthread_record)(Task* task);
+
 Scheduler* Current() { return current_scheduler; }
 void SetCurrent(Scheduler* scheduler) { current_scheduler = scheduler; }
 
@@ -129,6 +131,7 @@ Result<Task*> Scheduler::Spawn(std::function<void()> body, const TaskOptions& op
 
 void Scheduler::Free(Task* task) {
   List::Remove(&task->all.node);
+  if (task->pthread != nullptr) free_pthread_record(task);
   platform_->FreeStack(task->stack);
 #ifdef __NEWLIB__
   _reclaim_reent(task->reent);

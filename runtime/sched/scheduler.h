@@ -88,6 +88,7 @@ class Task {
     Task* task;
   } all{{}, this};            // every task, for crash reports
   struct _reent* reent = nullptr;   // newlib's per-task state (guest only)
+  void* pthread = nullptr;          // its pthread record (runtime/libc/pthread.cc), if any
   char name[32] = {};
 };
 
@@ -118,6 +119,7 @@ class Scheduler {
 
   Task* current() const { return current_; }
   bool InLoop() const { return current_ == &loop_task_; }
+  bool IsMain(const Task* task) const { return task == &main_task_; }
   TimerHeap& timers() { return timers_; }
   Platform& platform() { return *platform_; }
   // Turns of the event loop that handed over to a ready task (counted there, not on every
@@ -163,6 +165,10 @@ class Scheduler {
   Task* reap_ = nullptr;   // finished, detached tasks for the loop to free, via next_ready
   uint64_t loop_turns_ = 0;
 };
+
+// Frees a task's pthread record when the task is freed (set by runtime/libc/pthread.cc once it
+// gives a task one; null until then).
+extern void (*free_pthread_record)(Task* task);
 
 // The running scheduler (one per vCPU; there is one vCPU).
 Scheduler* Current();

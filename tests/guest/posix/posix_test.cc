@@ -386,7 +386,7 @@ int Polling() {
 volatile int alarms;
 
 int Alarm() {
-  signal(SIGALRM, [](int) { alarms++; });
+  signal(SIGALRM, [](int) { alarms = alarms + 1; });
   uint64_t start = skiff::Now();
   Check(alarm(1) == 0, "alarm(1)");
   while (alarms == 0 && skiff::Now() - start < 3'000'000'000) skiff::SleepFor(10'000'000);
