@@ -10,6 +10,11 @@
 #ifndef SKIFF_CORO_H_
 #define SKIFF_CORO_H_
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// C and C++17 apps use the C library (skiff_c_args, skiff_cpp_args) without this header.
+#error "skiff/coro.h needs C++20 (coroutines): build the app with cpp_std=gnu++20"
+#endif
+
 #include <coroutine>
 #include <optional>
 #include <type_traits>

@@ -6,6 +6,11 @@
 #ifndef SKIFF_SCHED_H_
 #define SKIFF_SCHED_H_
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// C and C++17 apps use the C library (skiff_c_args, skiff_cpp_args) without this header.
+#error "skiff/sched.h needs C++20 (coroutines): build the app with cpp_std=gnu++20"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

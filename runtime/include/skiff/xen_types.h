@@ -5,6 +5,11 @@
 #ifndef SKIFF_XEN_TYPES_H_
 #define SKIFF_XEN_TYPES_H_
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// C and C++17 apps use the C library (skiff_c_args, skiff_cpp_args) without this header.
+#error "skiff/xen_types.h needs C++20 (operator<=>): build the app with cpp_std=gnu++20"
+#endif
+
 #include <stdint.h>
 
 #include <compare>

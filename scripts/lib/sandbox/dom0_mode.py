@@ -19,11 +19,14 @@ def run(paths, guest, cmdline, memory, timeout, log):
     xen_args = (f"console=com1 loglvl=all guest_loglvl=all dom0=pvh dom0-iommu=none "
                 f"dom0_mem={memory}M,max:{memory}M")
     qemu = Qemu(["-m", str(memory + 256), "-smp", "1", "-kernel", str(paths["xen"]),
-                 "-append", xen_args, "-initrd", f"{image} {cmdline}".rstrip()], log)
+                 "-append", xen_args, "-initrd", _module(image, cmdline)], log)
     qemu.deadline = qemu.started + timeout
     last, problem, xen_started = None, None, False
     try:
         for line in qemu.lines():
+            if line.startswith("qemu-system-x86_64:"):
+                problem = f"QEMU failed: {line}"
+                break
             if not xen_started:   # SeaBIOS comes first, and Xen's first line shares its line
                 xen_started = "(XEN)" in line
                 continue
@@ -32,9 +35,6 @@ def run(paths, guest, cmdline, memory, timeout, log):
                 break
             if "Hardware Dom0 halted" in line or "Hardware Dom0 shutdown" in line:
                 problem = f"guest {name} powered off without reporting an exit status on port 0xf4"
-                break
-            if line.startswith("qemu-system-x86_64:"):
-                problem = f"QEMU failed: {line}"
                 break
             if "Panic on CPU" in line:
                 problem = f"Xen panicked: {line}"
@@ -53,3 +53,9 @@ def run(paths, guest, cmdline, memory, timeout, log):
     status = (rc - 1) // 2
     say(f"guest {name}: exit status {status} ({qemu.elapsed():.1f} s)")
     return [f"guest {name} exited with status {status}"] if status else []
+
+
+def _module(image, cmdline):
+    """QEMU's -initrd for the image and its command line: QEMU splits the modules at commas,
+    and ",," is a comma of the command line."""
+    return f"{image} {cmdline}".rstrip().replace(",", ",,")
