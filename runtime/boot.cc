@@ -68,6 +68,16 @@ uint64_t main_tsc;
   x86::Crash("boot failed");
 }
 
+// Ends the boot with a message when what is left after the image (and the page tables) is
+// too little for an app to do anything: a setting to change, not a crash.
+[[noreturn]] void TooLittleMemory() {
+  uint64_t free = mm::Pages().free_frames() * mm::kPageSize;
+  xen::ConsolePrint("skiff: too little memory: %lu KiB of RAM leaves %lu KiB free after "
+                    "boot; Skiff needs at least %lu KiB free (give the guest more memory)\n",
+                    mm::TotalRam() >> 10, free >> 10, kMinFreeBytes >> 10);
+  ExitGuest(2);
+}
+
 void SetUpMemory() {
   if (Result<void> r = mm::InitMemory(boot_info); !r) BootError(r.error().message.c_str());
   // The rings of the console and xenstore live outside RAM; map them too.
@@ -76,16 +86,8 @@ void SetUpMemory() {
   for (const xen::DomainRing& ring : {boot_info.console, boot_info.store}) {
     if (ring.present()) extra[count++] = ring.gfn.value << 12;
   }
-  if (!x86::BuildPageTables(boot_info, extra, count, mm::Pages())) {
-    BootError("too little memory for the page tables");
-  }
-  uint64_t free = mm::Pages().free_frames() * mm::kPageSize;
-  if (free < kMinFreeBytes) {
-    xen::ConsolePrint("skiff: too little memory: %lu KiB of RAM leaves %lu KiB free after "
-                      "boot; Skiff needs at least %lu KiB free (give the guest more memory)\n",
-                      mm::TotalRam() >> 10, free >> 10, kMinFreeBytes >> 10);
-    ExitGuest(2);
-  }
+  if (!x86::BuildPageTables(boot_info, extra, count, mm::Pages())) TooLittleMemory();
+  if (mm::Pages().free_frames() * mm::kPageSize < kMinFreeBytes) TooLittleMemory();
 }
 
 // main's stack, mapped on demand: address space is cheap, and memory is used only as deep

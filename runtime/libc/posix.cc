@@ -37,31 +37,34 @@ constexpr dev_t Dev(int major, int minor) { return static_cast<dev_t>(major << 8
 FdTable* descriptors;
 Filesystem* files;
 
-// /dev/null and /dev/zero.
-class NullFile final : public File {
+// /dev/null (reads nothing, takes every write), /dev/zero (reads zeros, takes every write)
+// and /dev/full (reads zeros, every write is ENOSPC), as Linux's: memory devices 1:3, 1:5, 1:7.
+class MemoryDevice final : public File {
  public:
-  NullFile(int flags, bool zero) : File(flags), zero_(zero) {}
+  MemoryDevice(int flags, int minor) : File(flags), minor_(minor) {}
   ssize_t Read(void* out, size_t len) override {
-    if (!zero_) return 0;
+    if (minor_ == 3) return 0;
     memset(out, 0, len);
     return static_cast<ssize_t>(len);
   }
-  ssize_t Write(const void*, size_t len) override { return static_cast<ssize_t>(len); }
+  ssize_t Write(const void*, size_t len) override {
+    return minor_ == 7 ? -ENOSPC : static_cast<ssize_t>(len);
+  }
   off_t Seek(off_t, int) override { return 0; }
   int Stat(struct stat* st) override {
     *st = {};
     st->st_mode = S_IFCHR | 0666;
-    st->st_rdev = zero_ ? Dev(1, 5) : Dev(1, 3);
+    st->st_rdev = Dev(1, minor_);
     return 0;
   }
 
  private:
-  bool zero_;
+  int minor_;
 };
 
-template <bool kZero>
-int OpenNull(int flags, File** out) {
-  *out = new (std::nothrow) NullFile(flags, kZero);
+template <int kMinor>
+int OpenMemoryDevice(int flags, File** out) {
+  *out = new (std::nothrow) MemoryDevice(flags, kMinor);
   return *out != nullptr ? 0 : -ENOMEM;
 }
 
@@ -92,8 +95,9 @@ void InitPosix(const xen::StartInfo& info, char** env, int env_count) {
   files->MkdirAll("/tmp", 01777);
   files->Chmod("/tmp", 01777);
   files->MkdirAll("/dev", 0755);
-  files->AddDevice("/dev/null", OpenNull<false>, Dev(1, 3));
-  files->AddDevice("/dev/zero", OpenNull<true>, Dev(1, 5));
+  files->AddDevice("/dev/null", OpenMemoryDevice<3>, Dev(1, 3));
+  files->AddDevice("/dev/zero", OpenMemoryDevice<5>, Dev(1, 5));
+  files->AddDevice("/dev/full", OpenMemoryDevice<7>, Dev(1, 7));
   files->AddDevice("/dev/console", OpenConsole, Dev(5, 1));
   files->AddDevice("/dev/tty", OpenConsole, Dev(5, 0));
   if (+skiff_files_start != nullptr && +skiff_files_end > +skiff_files_start) {
