@@ -45,6 +45,8 @@ class File {
   virtual off_t Seek(off_t, int) { return -ESPIPE; }
   virtual int Stat(struct stat* st) = 0;
   virtual int Truncate(off_t) { return -EINVAL; }
+  // fchmod: files of the filesystem keep the mode; devices, pipes and the console ignore it.
+  virtual int Chmod(mode_t) { return 0; }
   virtual int Sync() { return 0; }
   virtual bool IsTerminal() const { return false; }
   // What poll() would report now: POLLIN, POLLOUT, POLLHUP, POLLERR. A file whose readiness

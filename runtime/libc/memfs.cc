@@ -35,6 +35,12 @@ struct Node {
     if (links == 0 && opens == 0) delete this;
   }
   bool is_directory() const { return kind == Kind::kDirectory; }
+  int Chmod(mode_t bits) {
+    mode = (mode & S_IFMT) | (bits & 07777);
+    uint64_t ns = fs->Now();
+    ctime = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    return 0;
+  }
 
   Filesystem* fs;
   Kind kind;
@@ -272,6 +278,7 @@ class OpenFile final : public File {
     return 0;
   }
   int Truncate(off_t length) override { return writable() ? node_->Resize(length) : -EINVAL; }
+  int Chmod(mode_t mode) override { return node_->Chmod(mode); }
 
  private:
   RegularFile* node_;
@@ -316,6 +323,7 @@ class OpenDirectory final : public File {
     FillStat(dir_, st);
     return 0;
   }
+  int Chmod(mode_t mode) override { return dir_->Chmod(mode); }
 
  private:
   Directory* dir_;
@@ -601,8 +609,7 @@ int Filesystem::Chmod(const char* path, mode_t mode) {
   Walk walk;
   if (int rc = Resolve(path, &walk); rc < 0) return rc;
   if (walk.node == nullptr) return -ENOENT;
-  walk.node->mode = (walk.node->mode & S_IFMT) | (mode & 07777);
-  return 0;
+  return walk.node->Chmod(mode);
 }
 
 int Filesystem::Chdir(const char* path) {

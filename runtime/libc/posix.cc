@@ -228,7 +228,10 @@ int chown(const char* path, uid_t, gid_t) {
 int lchown(const char* path, uid_t owner, gid_t group) { return chown(path, owner, group); }
 int fchown(int fd, uid_t, gid_t) { return Sys(Get(fd) == nullptr ? -EBADF : 0); }
 
-int fchmod(int fd, mode_t) { return Sys(Get(fd) == nullptr ? -EBADF : -EPERM); }
+int fchmod(int fd, mode_t mode) {
+  File* file = Get(fd);
+  return Sys(file == nullptr ? -EBADF : file->Chmod(mode));
+}
 
 int ftruncate(int fd, off_t size) {
   File* file = Get(fd);

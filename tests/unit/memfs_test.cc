@@ -298,6 +298,10 @@ TEST_F(MemfsTest, AccessChecksExistenceAndExecuteBits) {
   EXPECT_EQ(fs.Access("/plain", X_OK), -EACCES);
   EXPECT_EQ(fs.Chmod("/plain", 0755), 0);
   EXPECT_EQ(fs.Access("/plain", X_OK), 0);
+  File* f = OpenOk("/plain", O_RDONLY);
+  EXPECT_EQ(f->Chmod(0600), 0);   // fchmod
+  f->Unref();
+  EXPECT_EQ(fs.Access("/plain", X_OK), -EACCES);
   EXPECT_EQ(fs.Access("/none", F_OK), -ENOENT);
   EXPECT_EQ(fs.Access("/plain", 64), -EINVAL);
 }
