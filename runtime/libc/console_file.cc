@@ -75,7 +75,7 @@ class ConsoleFile final : public File {
   int Stat(struct stat* st) override {
     *st = {};
     st->st_mode = S_IFCHR | 0620;
-    st->st_rdev = static_cast<dev_t>(5 << 8 | 1);
+    st->st_rdev = Dev(5, 1);
     st->st_blksize = 1024;
     return 0;
   }

@@ -25,11 +25,12 @@ struct Node {
   Node& operator=(const Node&) = delete;
   virtual ~Node() = default;
 
-  void Touch() {
+  // The filesystem's clock now, as a timestamp.
+  struct timespec Stamp() const {
     uint64_t ns = fs->Now();
-    mtime = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    ctime = atime = mtime;
+    return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   }
+  void Touch() { mtime = ctime = atime = Stamp(); }
   // Frees the node once no name leads to it and nothing has it open.
   void Release() {
     if (links == 0 && opens == 0) delete this;
@@ -37,8 +38,7 @@ struct Node {
   bool is_directory() const { return kind == Kind::kDirectory; }
   int Chmod(mode_t bits) {
     mode = (mode & S_IFMT) | (bits & 07777);
-    uint64_t ns = fs->Now();
-    ctime = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    ctime = Stamp();
     return 0;
   }
 

@@ -65,7 +65,6 @@ class Filesystem {
   int MkdirAll(const char* path, mode_t mode);
 
   uint64_t used_bytes() const { return used_bytes_; }
-  uint64_t max_bytes() const { return options_.max_bytes; }
 
   // For the nodes' files, not callers.
   bool Charge(uint64_t bytes);

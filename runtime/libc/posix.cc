@@ -31,9 +31,6 @@ extern "C" const char skiff_files_end[] __attribute__((weak));
 namespace skiff::posix {
 namespace {
 
-// A device number as Linux makes it for small numbers.
-constexpr dev_t Dev(int major, int minor) { return static_cast<dev_t>(major << 8 | minor); }
-
 FdTable* descriptors;
 Filesystem* files;
 

@@ -16,6 +16,9 @@ namespace skiff::posix {
 // seed is bad. Runs in main's task before the global constructors.
 void InitPosix(const xen::StartInfo& info, char** env, int env_count);
 
+// A device number as Linux makes it for small numbers.
+constexpr dev_t Dev(int major, int minor) { return static_cast<dev_t>(major << 8 | minor); }
+
 FdTable& Descriptors();
 Filesystem& Files();
 

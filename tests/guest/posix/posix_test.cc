@@ -135,13 +135,13 @@ int Files() {
 }
 
 int Folders() {
-  Check(mkdir("/work", 0755) == 0 && mkdir("/work/src", 0755) == 0, "mkdir nests");
-  Check(Fails(mkdir("/work", 0755), EEXIST), "mkdir of an existing folder is EEXIST");
+  Check(mkdir("/project", 0755) == 0 && mkdir("/project/src", 0755) == 0, "mkdir nests");
+  Check(Fails(mkdir("/project", 0755), EEXIST), "mkdir of an existing folder is EEXIST");
   Check(Fails(mkdir("/no/such", 0755), ENOENT), "mkdir under a missing parent is ENOENT");
-  for (const char* name : {"/work/src/main.c", "/work/src/util.c", "/work/README"}) {
+  for (const char* name : {"/project/src/main.c", "/project/src/util.c", "/project/README"}) {
     close(open(name, O_WRONLY | O_CREAT, 0644));
   }
-  DIR* dir = opendir("/work/src");
+  DIR* dir = opendir("/project/src");
   std::string names;
   while (struct dirent* entry = readdir(dir)) {
     names += entry->d_name;
@@ -150,27 +150,27 @@ int Folders() {
   closedir(dir);
   Check(names == "./ ../ main.c util.c ", "readdir lists ., .. and the files");
   struct dirent** list;
-  int n = scandir("/work", &list, nullptr, alphasort);
+  int n = scandir("/project", &list, nullptr, alphasort);
   Check(n == 4 && strcmp(list[2]->d_name, "README") == 0 && strcmp(list[3]->d_name, "src") == 0,
         "scandir with alphasort");
   for (int i = 0; i < n; i++) free(list[i]);
   free(list);
-  Check(chdir("/work/src") == 0, "chdir");
+  Check(chdir("/project/src") == 0, "chdir");
   char cwd[PATH_MAX];
-  Check(getcwd(cwd, sizeof(cwd)) != nullptr && strcmp(cwd, "/work/src") == 0, "getcwd");
+  Check(getcwd(cwd, sizeof(cwd)) != nullptr && strcmp(cwd, "/project/src") == 0, "getcwd");
   Check(access("main.c", F_OK) == 0 && access("../README", F_OK) == 0 &&
             access("./../src/./util.c", F_OK) == 0,
         "relative paths, . and .. resolve from the working folder");
   char resolved[PATH_MAX];
-  Check(realpath("../src/../README", resolved) != nullptr && strcmp(resolved, "/work/README") == 0,
+  Check(realpath("../src/../README", resolved) != nullptr && strcmp(resolved, "/project/README") == 0,
         "realpath");
   Check(Fails(getcwd(cwd, 3) != nullptr ? 0 : -1, ERANGE), "getcwd into too small a buffer is ERANGE");
   chdir("/");
-  Check(Fails(rmdir("/work/src"), ENOTEMPTY), "rmdir of a folder with files is ENOTEMPTY");
-  Check(unlink("/work/src/main.c") == 0 && unlink("/work/src/util.c") == 0 &&
-            rmdir("/work/src") == 0 && Fails(access("/work/src", F_OK), ENOENT),
+  Check(Fails(rmdir("/project/src"), ENOTEMPTY), "rmdir of a folder with files is ENOTEMPTY");
+  Check(unlink("/project/src/main.c") == 0 && unlink("/project/src/util.c") == 0 &&
+            rmdir("/project/src") == 0 && Fails(access("/project/src", F_OK), ENOENT),
         "rmdir of an empty folder");
-  Check(rename("/work", "/job") == 0 && access("/job/README", F_OK) == 0, "rename moves a folder");
+  Check(rename("/project", "/job") == 0 && access("/job/README", F_OK) == 0, "rename moves a folder");
   struct stat st;
   Check(stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 01777,
         "/tmp is there, sticky and writable by all");
