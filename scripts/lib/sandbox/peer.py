@@ -7,8 +7,9 @@ so that a benchmark can print Linux's figures beside Skiff's from one sandbox ru
       --ramdisk build/peer/PROGRAM/peer.cpio
 
 /init mounts proc and prints the kernel's uptime ("uptime at init: SECONDS", its boot time),
-mounts sys and devtmpfs, runs the program (its output goes to hvc0, so the sandbox
-shows it as "[peer] ..."), prints "skiff: exit status N" with the program's status (the
+mounts sys and devtmpfs, loads the kernel modules it was given (such as xen-blkfront.ko, which
+Debian builds as a module), runs the program with its arguments (its output goes to hvc0, so
+the sandbox shows it as "[peer] ..."), prints "skiff: exit status N" with the program's status (the
 sandbox's exit contract; a Linux guest has no xenstore client, so the console line is its word)
 and powers off.
 
@@ -22,6 +23,7 @@ and this way making that node needs no root.
 """
 
 import hashlib
+import shlex
 import struct
 import subprocess
 from pathlib import Path
@@ -40,7 +42,7 @@ echo "uptime at init: $(cut -d' ' -f1 /proc/uptime)"
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
-/bin/PROGRAM
+MODULES/bin/PROGRAM ARGS
 status=$?
 echo "skiff: exit status $status"
 sleep 1   # let hvc0 drain before the domain goes
@@ -48,9 +50,11 @@ poweroff -f
 """
 
 
-def initramfs(program, out=None):
+def initramfs(program, out=None, modules=(), args=()):
     """Returns an uncompressed newc archive (Path) that boots into |program| (a static Linux
-    executable); built in |out| (default: the program's folder), reused while its key holds."""
+    executable) with |args|, after insmod of each kernel module in |modules| (paths of .ko
+    files without dependencies); built in |out| (default: the program's folder), reused while
+    its key holds."""
     program = Path(program)
     if not program.is_file():
         raise SandboxError(f"{program}: no such program for the Linux peer")
@@ -60,11 +64,18 @@ def initramfs(program, out=None):
         raise SandboxError(f"{BUSYBOX} is not Debian's static busybox: install busybox-static "
                            "(scripts/setup does)")
     out = Path(out) if out else program.parent
-    init = INIT.replace("PROGRAM", program.name)
+    modules = [Path(m) for m in modules]
+    for module in modules:
+        if not module.is_file():
+            raise SandboxError(f"{module}: no such kernel module for the Linux peer")
+    loads = "".join(f"insmod /lib/modules/{m.name}\n" for m in modules)
+    init = (INIT.replace("MODULES", loads).replace("PROGRAM", program.name)
+            .replace(" ARGS", "".join(" " + shlex.quote(a) for a in args)))
     busybox = BUSYBOX.read_bytes()
     binary = program.read_bytes()
     digest = hashlib.sha256()
-    for part in (Path(__file__).read_bytes(), init.encode(), busybox, binary):
+    for part in (Path(__file__).read_bytes(), init.encode(), busybox, binary,
+                 *(m.read_bytes() for m in modules)):
         digest.update(hashlib.sha256(part).digest())
     key = digest.hexdigest()[:12]
     archive = out / "peer.cpio"
@@ -74,13 +85,15 @@ def initramfs(program, out=None):
     applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True,
                              check=True).stdout.split()
     cpio = _Newc()
-    for d in ("bin", "dev", "proc", "sys", "tmp"):
+    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
         cpio.add(d, 0o040755)
     cpio.add("dev/console", 0o020600, rdev=(5, 1))
     cpio.add("bin/busybox", 0o100755, busybox)
     for applet in applets:
         if applet != "busybox":
             cpio.add(f"bin/{applet}", 0o120777, b"busybox")
+    for module in modules:
+        cpio.add(f"lib/modules/{module.name}", 0o100644, module.read_bytes())
     cpio.add(f"bin/{program.name}", 0o100755, binary)
     cpio.add("init", 0o100755, init.encode())
     out.mkdir(parents=True, exist_ok=True)
