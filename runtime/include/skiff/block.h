@@ -123,9 +123,8 @@ class BlockRequest {
   uint64_t offset_ = 0;
   uint64_t length_ = 0;
   std::vector<BlockBuffer> buffers_;
-  uint64_t unsent_ = 0;       // bytes not yet put in a ring request
+  uint32_t queued_ = 0;       // pieces of it waiting in the disk's queue
   uint32_t parts_ = 0;        // ring requests in flight for it
-  uint64_t started_ = 0;      // Now() at Start
   Result<void> result_;
   WaitQueue waiters_;
 };
