@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "drivers/blkfront/disks.h"
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/arch/x86/idt.h"
 #include "runtime/arch/x86/paging.h"
@@ -100,6 +101,7 @@ struct RuntimeOptions {
   char* env[kMaxArgs];   // the KEY=VALUE of each skiff.env=
   int env_count = 0;
   size_t main_stack = 0;   // from skiff.main-stack=, else the app's or the default
+  bool disks = true;       // skiff.disks=off leaves device/vbd to the app
 } options;
 
 // "512K", "8M", "1G" or a number of bytes; false when it is none of these.
@@ -128,6 +130,8 @@ int TakeRuntimeOptions(int argc, char** args) {
       options.callback_upcall = false;
     } else if (arg == "skiff.upcall=callback") {
       options.callback_upcall = true;
+    } else if (arg == "skiff.disks=off") {
+      options.disks = false;
     } else if (arg.substr(0, 10) == "skiff.env=") {
       options.env[options.env_count++] = args[i] + 10;
     } else if (arg.substr(0, 17) == "skiff.main-stack=") {
@@ -138,8 +142,8 @@ int TakeRuntimeOptions(int argc, char** args) {
       }
     } else {
       xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
-                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE and "
-                        "skiff.env=KEY=VALUE)\n", args[i]);
+                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE, "
+                        "skiff.env=KEY=VALUE and skiff.disks=off)\n", args[i]);
       ExitGuest(2);
     }
   }
@@ -156,6 +160,7 @@ sched::Stack main_stack;
   xen::InitGrants(boot_info);
   xen::StartXenstore(boot_info);
   posix::InitPosix(boot_info, options.env, options.env_count);
+  if (options.disks) blk::InitDisks();
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

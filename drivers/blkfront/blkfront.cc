@@ -198,6 +198,7 @@ Result<void> Device::Connected(const xen::XenbusDevice& device) {
            f.indirect_segments, f.ring_pages, f.ring_pages == 1 ? "" : "s", queue_.size());
   machine_.Report(line);
   ever_connected_ = true;
+  stats_.connects++;
   connections_.WakeAll();
   Pump();
   return {};
