@@ -4,7 +4,6 @@
 
 #include <string_view>
 
-#include "drivers/blkfront/disks.h"
 #include "runtime/arch/x86/cpu.h"
 #include "runtime/arch/x86/idt.h"
 #include "runtime/arch/x86/paging.h"
@@ -30,6 +29,8 @@ extern "C" const char skiff_app_name[];
 // The size of main's stack an app may choose at link time, by defining it (in the file with
 // main): extern "C" const size_t skiff_main_stack_size = 16 << 20;
 extern "C" const size_t skiff_main_stack_size __attribute__((weak));
+// Defined by drivers/blkfront, when the app links it (skiff_blk).
+extern "C" void skiff_init_disks() __attribute__((weak));
 // Moves to the stack whose top is |top| and calls |fn| there; never returns.
 extern "C" [[noreturn]] void skiff_run_on_stack(char* top, void (*fn)());
 
@@ -101,7 +102,6 @@ struct RuntimeOptions {
   char* env[kMaxArgs];   // the KEY=VALUE of each skiff.env=
   int env_count = 0;
   size_t main_stack = 0;   // from skiff.main-stack=, else the app's or the default
-  bool disks = true;       // skiff.disks=off leaves device/vbd to the app
 } options;
 
 // "512K", "8M", "1G" or a number of bytes; false when it is none of these.
@@ -130,8 +130,6 @@ int TakeRuntimeOptions(int argc, char** args) {
       options.callback_upcall = false;
     } else if (arg == "skiff.upcall=callback") {
       options.callback_upcall = true;
-    } else if (arg == "skiff.disks=off") {
-      options.disks = false;
     } else if (arg.substr(0, 10) == "skiff.env=") {
       options.env[options.env_count++] = args[i] + 10;
     } else if (arg.substr(0, 17) == "skiff.main-stack=") {
@@ -142,8 +140,8 @@ int TakeRuntimeOptions(int argc, char** args) {
       }
     } else {
       xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
-                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE, "
-                        "skiff.env=KEY=VALUE and skiff.disks=off)\n", args[i]);
+                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE and "
+                        "skiff.env=KEY=VALUE)\n", args[i]);
       ExitGuest(2);
     }
   }
@@ -160,7 +158,7 @@ sched::Stack main_stack;
   xen::InitGrants(boot_info);
   xen::StartXenstore(boot_info);
   posix::InitPosix(boot_info, options.env, options.env_count);
-  if (options.disks) blk::InitDisks();
+  if (skiff_init_disks != nullptr) skiff_init_disks();   // apps that link skiff_blk
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

@@ -117,6 +117,8 @@ void InitDisks() {
 
 }  // namespace skiff::blk
 
+extern "C" void skiff_init_disks() { skiff::blk::InitDisks(); }
+
 namespace skiff {
 
 std::vector<BlockInfo> ListDisks() {

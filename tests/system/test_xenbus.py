@@ -58,8 +58,8 @@ class AsDomU(unittest.TestCase):
             "full",
             XENBUS_TEST, "--name", "store", "--cmdline", "store",
             XENBUS_TEST, "--name", "grants", "--cmdline", "grants",
-            XENBUS_TEST, "--name", "devices", "--cmdline", "devices skiff.disks=off", "--vif", "--disk", "16M",
-            XENBUS_TEST, "--name", "hotplug", "--cmdline", "hotplug skiff.disks=off", "--ready", "ready for dom0",
+            XENBUS_TEST, "--name", "devices", "--cmdline", "devices", "--vif", "--disk", "16M",
+            XENBUS_TEST, "--name", "hotplug", "--cmdline", "hotplug", "--ready", "ready for dom0",
             XENBUS_TEST, "--name", "watch", "--cmdline", "watch", "--ready", "ready for dom0",
             "--cmd", dom0_side, "--cmd", hotplug_side, "--timeout", "240")
 
