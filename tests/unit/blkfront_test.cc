@@ -157,6 +157,7 @@ struct Offer {
   bool indirect = false;
   bool persistent = false;
   bool flush = false;
+  bool barrier = false;
   bool discard = false;
   uint32_t sector_size = 512;
   bool read_only = false;
@@ -164,7 +165,7 @@ struct Offer {
 
 std::string Name(const Offer& o) {
   return std::string("order") + std::to_string(o.max_ring_order) + (o.indirect ? "_indirect" : "") +
-         (o.persistent ? "_persistent" : "") + (o.flush ? "_flush" : "") +
+         (o.persistent ? "_persistent" : "") + (o.flush ? "_flush" : "") + (o.barrier ? "_barrier" : "") +
          (o.discard ? "_discard" : "") + "_" + std::to_string(o.sector_size);
 }
 
@@ -212,6 +213,7 @@ class BlkfrontTest : public SchedulerTest {
     Put("info", o.read_only ? "4" : "0");
     Put("mode", o.read_only ? "r" : "w");
     Put("feature-flush-cache", o.flush ? "1" : "0");
+    if (o.barrier) Put("feature-barrier", "1");
     Put("feature-persistent", o.persistent ? "1" : "0");
     if (o.indirect) Put("feature-max-indirect-segments", "256");
     if (o.discard) {
@@ -306,9 +308,12 @@ class BlkfrontTest : public SchedulerTest {
       segs.assign(r.seg, r.seg + r.nr_segments);
       max_segments = std::max<size_t>(max_segments, r.nr_segments);
     }
-    if (op == BLKIF_OP_FLUSH_DISKCACHE) {
+    if (op == BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_WRITE_BARRIER) {
       flushes++;
-      rsp.status = offer_.flush ? BLKIF_RSP_OKAY : BLKIF_RSP_EOPNOTSUPP;
+      bool offered = op == BLKIF_OP_FLUSH_DISKCACHE ? offer_.flush : offer_.barrier;
+      EXPECT_TRUE(offered) << blk::OpName(op) << " without the feature";
+      if (op == BLKIF_OP_WRITE_BARRIER) EXPECT_FALSE(offer_.flush) << "flush-cache comes first";
+      rsp.status = offered ? BLKIF_RSP_OKAY : BLKIF_RSP_EOPNOTSUPP;
       return rsp;
     }
     if (op == BLKIF_OP_DISCARD) {
@@ -380,7 +385,7 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   EXPECT_EQ(info.sector_size, o.sector_size);
   EXPECT_EQ(info.features.indirect_segments, o.indirect ? 256u : 0u);
   EXPECT_EQ(info.features.persistent, o.persistent);
-  EXPECT_EQ(info.features.ring_pages, o.max_ring_order > 0 ? 2u : 1u);
+  EXPECT_EQ(info.features.ring_pages, o.max_ring_order > 0 ? 2u : 1u) << "two pages at most by default";
   EXPECT_EQ(info.features.flush, o.flush);
   EXPECT_EQ(info.features.discard, o.discard);
   const size_t ss = o.sector_size;
@@ -408,8 +413,9 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   }
   Result<void> flushed = disk->Flush();
   EXPECT_TRUE(flushed.ok()) << flushed.error().message;
-  EXPECT_EQ(flushes, o.flush ? 1 : 0) << "without a cache the disk writes through";
-  Result<void> discarded_ok = disk->Discard(65536 - 512, 3 * 65536);
+  EXPECT_EQ(flushes, o.flush || o.barrier ? 1 : 0) << "without a cache the disk writes through";
+  EXPECT_EQ(info.features.barrier, o.barrier && !o.flush);
+  Result<void> discarded_ok = disk->Discard(65536 - ss, 3 * 65536);
   if (o.discard) {
     ASSERT_TRUE(discarded_ok.ok()) << discarded_ok.error().message;
     ASSERT_EQ(discarded.size(), 1u);
@@ -420,18 +426,27 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Offers, BlkfrontFeatures,
-    ::testing::Values(Offer{}, Offer{.indirect = true}, Offer{.persistent = true},
-                      Offer{.flush = true}, Offer{.discard = true},
-                      Offer{.max_ring_order = 2},
-                      Offer{.max_ring_order = 4, .indirect = true, .persistent = true,
-                            .flush = true, .discard = true},
-                      Offer{.indirect = true, .persistent = true},
-                      Offer{.max_ring_order = 1, .indirect = true, .flush = true},
-                      Offer{.indirect = true, .persistent = true, .sector_size = 4096},
-                      Offer{.sector_size = 4096}),
-    [](const ::testing::TestParamInfo<Offer>& info) { return Name(info.param); });
+// Every combination of what a backend may offer, with 512- and 4096-byte sectors.
+std::vector<Offer> EveryOffer() {
+  std::vector<Offer> offers;
+  for (unsigned bits = 0; bits < 128; bits++) {
+    Offer o;
+    o.max_ring_order = bits & 1 ? 2 : 0;
+    o.indirect = bits & 2;
+    o.persistent = bits & 4;
+    o.flush = bits & 8;
+    o.barrier = bits & 16;
+    o.discard = bits & 32;
+    o.sector_size = bits & 64 ? 4096 : 512;
+    offers.push_back(o);
+  }
+  return offers;
+}
+
+INSTANTIATE_TEST_SUITE_P(Offers, BlkfrontFeatures, ::testing::ValuesIn(EveryOffer()),
+                         [](const ::testing::TestParamInfo<Offer>& info) {
+                           return Name(info.param);
+                         });
 
 TEST_F(BlkfrontTest, ManyRequestsInFlightFromOneTask) {
   Start({.indirect = true, .persistent = true});
