@@ -347,9 +347,11 @@ class BlkfrontTest : public SchedulerTest {
       at += bytes;
     }
     rsp.status = BLKIF_RSP_OKAY;
+    if (garble_) garble_(rsp);
     return rsp;
   }
 
+  std::function<void(blkif_response_t&)> garble_;
   FakeXenstored xenstored_{&platform_, kStorePort};
   std::optional<xen::XenstoreClient> client_{std::in_place, xenstored_.ClientRing()};
   FakeMachine machine_{platform_};
@@ -556,6 +558,49 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"WrongOperation", [](BlkBackend& b) { b.hold = true; },
                 "says operation 5 (discard)", true}),
     [](const ::testing::TestParamInfo<Hostile>& info) { return std::string(info.param.name); });
+
+// A backend that answers with random bytes now and then: each request ends (done, or failed
+// with EIO once the disk is broken), nothing crashes, and a reconnection heals the disk.
+TEST_F(BlkfrontTest, RandomHostileResponsesNeverCrashOrHang) {
+  Start({.indirect = true, .persistent = true});
+  std::mt19937 rng(1234);
+  garble_ = [&rng](blkif_response_t& rsp) {
+    switch (rng() % 12) {
+      case 0: rsp.id = rng() % 80; break;                    // often an id in the ring's range
+      case 1: rsp.operation = static_cast<uint8_t>(rng()); break;
+      case 2: rsp.status = static_cast<int16_t>(rng()); break;
+      case 3: memset(&rsp, static_cast<int>(rng()), sizeof(rsp)); break;
+      default: break;                                         // an honest answer
+    }
+  };
+  std::vector<uint8_t> buf(256 * 1024);
+  int broken = 0, done = 0;
+  for (int round = 0; round < 60; round++) {
+    std::vector<BlockRequest> reqs(8);
+    for (int i = 0; i < 8; i++) {
+      size_t n = 512 * (1 + rng() % 64);
+      uint64_t at = 512 * (rng() % (kDiskBytes / 512 - 64));
+      (void)(i % 2 ? disk->StartRead(reqs[i], at, {{buf.data() + i * 32768, n}})
+                   : disk->StartWrite(reqs[i], at, {{buf.data() + i * 32768, n}}));
+    }
+    if (rng() % 10 == 0) backend_->JumpProducer(rng() % 100);
+    for (auto& r : reqs) {
+      (void)r.Wait();
+      done++;
+    }
+    if (disk->info().broken) {
+      broken++;
+      Disconnect();
+      Reconnect();
+      ASSERT_FALSE(disk->info().broken) << "a reconnection heals the disk";
+    }
+  }
+  EXPECT_EQ(done, 60 * 8);
+  EXPECT_GT(broken, 5) << "the garbling broke the disk now and then";
+  garble_ = nullptr;
+  char sector[512];
+  EXPECT_TRUE(disk->Read(0, sector, 512).ok());
+}
 
 TEST_F(BlkfrontTest, ABackendThatClosesWithRequestsInFlightGetsThemAgainNoneTwice) {
   Start({.indirect = true, .persistent = true});
