@@ -29,6 +29,8 @@ extern "C" const char skiff_app_name[];
 // The size of main's stack an app may choose at link time, by defining it (in the file with
 // main): extern "C" const size_t skiff_main_stack_size = 16 << 20;
 extern "C" const size_t skiff_main_stack_size __attribute__((weak));
+// Defined by drivers/blkfront, when the app links it (skiff_blk).
+extern "C" void skiff_init_disks() __attribute__((weak));
 // Moves to the stack whose top is |top| and calls |fn| there; never returns.
 extern "C" [[noreturn]] void skiff_run_on_stack(char* top, void (*fn)());
 
@@ -156,6 +158,7 @@ sched::Stack main_stack;
   xen::InitGrants(boot_info);
   xen::StartXenstore(boot_info);
   posix::InitPosix(boot_info, options.env, options.env_count);
+  if (skiff_init_disks != nullptr) skiff_init_disks();   // apps that link skiff_blk
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

@@ -80,7 +80,7 @@ Result<void> Device::Setup(const xen::XenbusDevice& device) {
     return MakeError(EBUSY, "blkfront: %s: the disk %s is already reached through %s",
                      device.node.c_str(), name_.c_str(), device_->node.c_str());
   }
-  ReleaseConnection();
+  if (device_) Teardown(*device_);   // a connection still up: its requests go again
   device_ = device;
   broken_.reset();
   handle_ = static_cast<uint16_t>(strtoul(device.id.c_str(), nullptr, 10));
@@ -198,6 +198,7 @@ Result<void> Device::Connected(const xen::XenbusDevice& device) {
            f.indirect_segments, f.ring_pages, f.ring_pages == 1 ? "" : "s", queue_.size());
   machine_.Report(line);
   ever_connected_ = true;
+  stats_.connects++;
   connections_.WakeAll();
   Pump();
   return {};

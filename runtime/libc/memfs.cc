@@ -10,7 +10,7 @@
 namespace skiff::posix {
 
 // Linux's values for d_type.
-inline constexpr unsigned char kDtChr = 2, kDtDir = 4, kDtReg = 8;
+inline constexpr unsigned char kDtChr = 2, kDtDir = 4, kDtBlk = 6, kDtReg = 8;
 // The most one write takes, as Linux's MAX_RW_COUNT.
 inline constexpr size_t kMaxWrite = 0x7ffff000;
 
@@ -186,8 +186,8 @@ struct Directory : Node {
 };
 
 struct Device : Node {
-  Device(Filesystem* fs, Filesystem::DeviceOpen open, dev_t rdev)
-      : Node(fs, Kind::kDevice, S_IFCHR | 0666), open(open), rdev(rdev) {}
+  Device(Filesystem* fs, Filesystem::DeviceOpen open, dev_t rdev, mode_t mode)
+      : Node(fs, Kind::kDevice, mode), open(open), rdev(rdev) {}
   Filesystem::DeviceOpen open;
   dev_t rdev;
 };
@@ -310,7 +310,9 @@ class OpenDirectory final : public File {
     }
     position_++;
     out->ino = node->ino;
-    out->type = node->is_directory() ? kDtDir : node->kind == Node::Kind::kFile ? kDtReg : kDtChr;
+    out->type = node->is_directory() ? kDtDir : node->kind == Node::Kind::kFile ? kDtReg
+                : S_ISBLK(node->mode)               ? kDtBlk
+                                                    : kDtChr;
     strcpy(out->name, name);
     return 1;
   }
@@ -473,7 +475,7 @@ int Filesystem::Open(const char* path, int flags, mode_t mode, File** out) {
       break;
     case Node::Kind::kDevice:
       if (flags & O_DIRECTORY) return -ENOTDIR;
-      return static_cast<Device*>(node)->open(status, out);
+      return static_cast<Device*>(node)->open(status, static_cast<Device*>(node)->rdev, out);
   }
   if (file == nullptr) return -ENOMEM;
   *out = file;
@@ -671,11 +673,11 @@ int Filesystem::AddFile(const char* path, const void* data, size_t size, mode_t 
   return 0;
 }
 
-int Filesystem::AddDevice(const char* path, DeviceOpen open, dev_t rdev) {
+int Filesystem::AddDevice(const char* path, DeviceOpen open, dev_t rdev, mode_t mode) {
   Walk walk;
   if (int rc = Resolve(path, &walk); rc < 0) return rc;
   if (walk.node != nullptr) return -EEXIST;
-  auto* device = new (std::nothrow) Device(this, open, rdev);
+  auto* device = new (std::nothrow) Device(this, open, rdev, mode);
   if (device == nullptr) return -ENOSPC;
   if (int rc = AddEntry(walk.dir, walk.name, device); rc < 0) {
     delete device;

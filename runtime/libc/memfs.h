@@ -59,9 +59,10 @@ class Filesystem {
   // which stay the caller's and must live as long as the filesystem (the image's). It
   // replaces a file already there; anything else there is EEXIST.
   int AddFile(const char* path, const void* data, size_t size, mode_t mode);
-  // A device at |path|: opening it calls |open| with the open flags.
-  using DeviceOpen = int (*)(int flags, File** out);
-  int AddDevice(const char* path, DeviceOpen open, dev_t rdev);
+  // A device at |path| (|mode|: S_IFCHR or S_IFBLK, and the permissions): opening it calls
+  // |open| with the open flags and |rdev|.
+  using DeviceOpen = int (*)(int flags, dev_t rdev, File** out);
+  int AddDevice(const char* path, DeviceOpen open, dev_t rdev, mode_t mode = S_IFCHR | 0666);
   int MkdirAll(const char* path, mode_t mode);
 
   uint64_t used_bytes() const { return used_bytes_; }

@@ -60,7 +60,7 @@ class MemoryDevice final : public File {
 };
 
 template <int kMinor>
-int OpenMemoryDevice(int flags, File** out) {
+int OpenMemoryDevice(int flags, dev_t, File** out) {
   *out = new (std::nothrow) MemoryDevice(flags, kMinor);
   return *out != nullptr ? 0 : -ENOMEM;
 }
@@ -95,8 +95,9 @@ void InitPosix(const xen::StartInfo& info, char** env, int env_count) {
   files->AddDevice("/dev/null", OpenMemoryDevice<3>, Dev(1, 3));
   files->AddDevice("/dev/zero", OpenMemoryDevice<5>, Dev(1, 5));
   files->AddDevice("/dev/full", OpenMemoryDevice<7>, Dev(1, 7));
-  files->AddDevice("/dev/console", OpenConsole, Dev(5, 1));
-  files->AddDevice("/dev/tty", OpenConsole, Dev(5, 0));
+  auto open_console = [](int flags, dev_t, File** out) { return OpenConsole(flags, out); };
+  files->AddDevice("/dev/console", open_console, Dev(5, 1));
+  files->AddDevice("/dev/tty", open_console, Dev(5, 0));
   if (+skiff_files_start != nullptr && +skiff_files_end > +skiff_files_start) {
     Result<SeedCount> seeded = SeedFromTar(*files, skiff_files_start,
                                            skiff_files_end - skiff_files_start,

@@ -120,6 +120,13 @@ void InitGrants(const StartInfo& info) {
   table = new GrantTable(MapFrame, nullptr, max_frames);
 }
 
+GrantTable* Grants() {
+  if (table != nullptr) RetryStillMapped();
+  return table;
+}
+
+void EndGrantAndFree(GrantRef ref, void* page) { EndOrDefer(ref, page); }
+
 }  // namespace skiff::xen
 
 namespace skiff {

@@ -157,6 +157,7 @@ struct Offer {
   bool indirect = false;
   bool persistent = false;
   bool flush = false;
+  bool barrier = false;
   bool discard = false;
   uint32_t sector_size = 512;
   bool read_only = false;
@@ -164,7 +165,7 @@ struct Offer {
 
 std::string Name(const Offer& o) {
   return std::string("order") + std::to_string(o.max_ring_order) + (o.indirect ? "_indirect" : "") +
-         (o.persistent ? "_persistent" : "") + (o.flush ? "_flush" : "") +
+         (o.persistent ? "_persistent" : "") + (o.flush ? "_flush" : "") + (o.barrier ? "_barrier" : "") +
          (o.discard ? "_discard" : "") + "_" + std::to_string(o.sector_size);
 }
 
@@ -212,6 +213,7 @@ class BlkfrontTest : public SchedulerTest {
     Put("info", o.read_only ? "4" : "0");
     Put("mode", o.read_only ? "r" : "w");
     Put("feature-flush-cache", o.flush ? "1" : "0");
+    if (o.barrier) Put("feature-barrier", "1");
     Put("feature-persistent", o.persistent ? "1" : "0");
     if (o.indirect) Put("feature-max-indirect-segments", "256");
     if (o.discard) {
@@ -306,9 +308,12 @@ class BlkfrontTest : public SchedulerTest {
       segs.assign(r.seg, r.seg + r.nr_segments);
       max_segments = std::max<size_t>(max_segments, r.nr_segments);
     }
-    if (op == BLKIF_OP_FLUSH_DISKCACHE) {
+    if (op == BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_WRITE_BARRIER) {
       flushes++;
-      rsp.status = offer_.flush ? BLKIF_RSP_OKAY : BLKIF_RSP_EOPNOTSUPP;
+      bool offered = op == BLKIF_OP_FLUSH_DISKCACHE ? offer_.flush : offer_.barrier;
+      EXPECT_TRUE(offered) << blk::OpName(op) << " without the feature";
+      if (op == BLKIF_OP_WRITE_BARRIER) EXPECT_FALSE(offer_.flush) << "flush-cache comes first";
+      rsp.status = offered ? BLKIF_RSP_OKAY : BLKIF_RSP_EOPNOTSUPP;
       return rsp;
     }
     if (op == BLKIF_OP_DISCARD) {
@@ -342,9 +347,11 @@ class BlkfrontTest : public SchedulerTest {
       at += bytes;
     }
     rsp.status = BLKIF_RSP_OKAY;
+    if (garble_) garble_(rsp);
     return rsp;
   }
 
+  std::function<void(blkif_response_t&)> garble_;
   FakeXenstored xenstored_{&platform_, kStorePort};
   std::optional<xen::XenstoreClient> client_{std::in_place, xenstored_.ClientRing()};
   FakeMachine machine_{platform_};
@@ -380,7 +387,7 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   EXPECT_EQ(info.sector_size, o.sector_size);
   EXPECT_EQ(info.features.indirect_segments, o.indirect ? 256u : 0u);
   EXPECT_EQ(info.features.persistent, o.persistent);
-  EXPECT_EQ(info.features.ring_pages, o.max_ring_order > 0 ? 2u : 1u);
+  EXPECT_EQ(info.features.ring_pages, o.max_ring_order > 0 ? 2u : 1u) << "two pages at most by default";
   EXPECT_EQ(info.features.flush, o.flush);
   EXPECT_EQ(info.features.discard, o.discard);
   const size_t ss = o.sector_size;
@@ -408,8 +415,9 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   }
   Result<void> flushed = disk->Flush();
   EXPECT_TRUE(flushed.ok()) << flushed.error().message;
-  EXPECT_EQ(flushes, o.flush ? 1 : 0) << "without a cache the disk writes through";
-  Result<void> discarded_ok = disk->Discard(65536 - 512, 3 * 65536);
+  EXPECT_EQ(flushes, o.flush || o.barrier ? 1 : 0) << "without a cache the disk writes through";
+  EXPECT_EQ(info.features.barrier, o.barrier && !o.flush);
+  Result<void> discarded_ok = disk->Discard(65536 - ss, 3 * 65536);
   if (o.discard) {
     ASSERT_TRUE(discarded_ok.ok()) << discarded_ok.error().message;
     ASSERT_EQ(discarded.size(), 1u);
@@ -420,18 +428,27 @@ TEST_P(BlkfrontFeatures, WritesAndReadsBackEverySizeAndScatterList) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Offers, BlkfrontFeatures,
-    ::testing::Values(Offer{}, Offer{.indirect = true}, Offer{.persistent = true},
-                      Offer{.flush = true}, Offer{.discard = true},
-                      Offer{.max_ring_order = 2},
-                      Offer{.max_ring_order = 4, .indirect = true, .persistent = true,
-                            .flush = true, .discard = true},
-                      Offer{.indirect = true, .persistent = true},
-                      Offer{.max_ring_order = 1, .indirect = true, .flush = true},
-                      Offer{.indirect = true, .persistent = true, .sector_size = 4096},
-                      Offer{.sector_size = 4096}),
-    [](const ::testing::TestParamInfo<Offer>& info) { return Name(info.param); });
+// Every combination of what a backend may offer, with 512- and 4096-byte sectors.
+std::vector<Offer> EveryOffer() {
+  std::vector<Offer> offers;
+  for (unsigned bits = 0; bits < 128; bits++) {
+    Offer o;
+    o.max_ring_order = bits & 1 ? 2 : 0;
+    o.indirect = bits & 2;
+    o.persistent = bits & 4;
+    o.flush = bits & 8;
+    o.barrier = bits & 16;
+    o.discard = bits & 32;
+    o.sector_size = bits & 64 ? 4096 : 512;
+    offers.push_back(o);
+  }
+  return offers;
+}
+
+INSTANTIATE_TEST_SUITE_P(Offers, BlkfrontFeatures, ::testing::ValuesIn(EveryOffer()),
+                         [](const ::testing::TestParamInfo<Offer>& info) {
+                           return Name(info.param);
+                         });
 
 TEST_F(BlkfrontTest, ManyRequestsInFlightFromOneTask) {
   Start({.indirect = true, .persistent = true});
@@ -541,6 +558,49 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"WrongOperation", [](BlkBackend& b) { b.hold = true; },
                 "says operation 5 (discard)", true}),
     [](const ::testing::TestParamInfo<Hostile>& info) { return std::string(info.param.name); });
+
+// A backend that answers with random bytes now and then: each request ends (done, or failed
+// with EIO once the disk is broken), nothing crashes, and a reconnection heals the disk.
+TEST_F(BlkfrontTest, RandomHostileResponsesNeverCrashOrHang) {
+  Start({.indirect = true, .persistent = true});
+  std::mt19937 rng(1234);
+  garble_ = [&rng](blkif_response_t& rsp) {
+    switch (rng() % 12) {
+      case 0: rsp.id = rng() % 80; break;                    // often an id in the ring's range
+      case 1: rsp.operation = static_cast<uint8_t>(rng()); break;
+      case 2: rsp.status = static_cast<int16_t>(rng()); break;
+      case 3: memset(&rsp, static_cast<int>(rng()), sizeof(rsp)); break;
+      default: break;                                         // an honest answer
+    }
+  };
+  std::vector<uint8_t> buf(256 * 1024);
+  int broken = 0, done = 0;
+  for (int round = 0; round < 60; round++) {
+    std::vector<BlockRequest> reqs(8);
+    for (int i = 0; i < 8; i++) {
+      size_t n = 512 * (1 + rng() % 64);
+      uint64_t at = 512 * (rng() % (kDiskBytes / 512 - 64));
+      (void)(i % 2 ? disk->StartRead(reqs[i], at, {{buf.data() + i * 32768, n}})
+                   : disk->StartWrite(reqs[i], at, {{buf.data() + i * 32768, n}}));
+    }
+    if (rng() % 10 == 0) backend_->JumpProducer(rng() % 100);
+    for (auto& r : reqs) {
+      (void)r.Wait();
+      done++;
+    }
+    if (disk->info().broken) {
+      broken++;
+      Disconnect();
+      Reconnect();
+      ASSERT_FALSE(disk->info().broken) << "a reconnection heals the disk";
+    }
+  }
+  EXPECT_EQ(done, 60 * 8);
+  EXPECT_GT(broken, 5) << "the garbling broke the disk now and then";
+  garble_ = nullptr;
+  char sector[512];
+  EXPECT_TRUE(disk->Read(0, sector, 512).ok());
+}
 
 TEST_F(BlkfrontTest, ABackendThatClosesWithRequestsInFlightGetsThemAgainNoneTwice) {
   Start({.indirect = true, .persistent = true});

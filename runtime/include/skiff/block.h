@@ -67,6 +67,7 @@ struct BlockStats {
   uint64_t bytes_read = 0, bytes_written = 0;
   uint64_t ring_requests = 0;    // requests put on the ring (a large read may take several)
   uint64_t indirect_requests = 0;
+  uint64_t connects = 0;         // times the backend connected: more than 1 after a comeback
   uint64_t reissued = 0;         // ring requests sent again after a reconnection
   uint64_t errors = 0;           // requests that failed
   uint64_t ring_full = 0;        // times a request waited for a ring slot or a page
