@@ -22,22 +22,28 @@ const char* OpWord(BlockOp op) {
   return "request";
 }
 
-// Calls |fn(user, page_offset, len)| for each run of bytes [start, start + n) of |buffers|
-// against |n| bytes of |pages|, 4 KiB each.
-template <typename Fn>
-void ForEachRun(const std::vector<BlockBuffer>& buffers, uint64_t start, uint64_t n,
-                Fn&& fn) {
-  uint64_t skip = start, done = 0;
+// Copies bytes [start, start + n) of a request's |buffers| into |pages| (4 KiB each, from their
+// start), or out of them.
+void CopyPages(const std::vector<BlockBuffer>& buffers, uint64_t start, uint64_t n,
+               void* const* pages, bool into_pages) {
+  uint64_t skip = start, at = 0;   // |at|: bytes of |pages| done
   for (const BlockBuffer& b : buffers) {
-    if (done == n) break;
+    if (at == n) break;
     if (skip >= b.size) {
       skip -= b.size;
       continue;
     }
-    uint64_t take = std::min<uint64_t>(b.size - skip, n - done);
-    fn(static_cast<char*>(b.data) + skip, done, take);
-    done += take;
+    char* user = static_cast<char*>(b.data) + skip;
+    uint64_t left = std::min<uint64_t>(b.size - skip, n - at);
     skip = 0;
+    while (left > 0) {
+      uint64_t run = std::min<uint64_t>(left, kPageSize - at % kPageSize);
+      char* page = static_cast<char*>(pages[at / kPageSize]) + at % kPageSize;
+      memcpy(into_pages ? page : user, into_pages ? user : page, run);
+      user += run;
+      at += run;
+      left -= run;
+    }
   }
 }
 
@@ -493,18 +499,7 @@ Device::Issued Device::Issue(Piece& piece) {
     }
     slot.data_pages = static_cast<uint16_t>(data_pages);
     slot.indirect_pages = static_cast<uint16_t>(indirect_pages);
-    if (writing) {
-      ForEachRun(request.buffers_, piece.start, bytes, [&](void* user, uint64_t at, uint64_t n) {
-        while (n > 0) {
-          uint64_t in_page = std::min<uint64_t>(n, kPageSize - at % kPageSize);
-          memcpy(static_cast<char*>(pool_[slot.pages[at / kPageSize]].data) + at % kPageSize,
-                 user, in_page);
-          user = static_cast<char*>(user) + in_page;
-          at += in_page;
-          n -= in_page;
-        }
-      });
-    }
+    if (writing) CopyPages(request.buffers_, piece.start, bytes, SlotData(slot), true);
     Segment segments[kMaxIndirectSegments];
     for (uint32_t i = 0; i < data_pages; i++) {
       uint64_t left = bytes - uint64_t{i} * kPageSize;
@@ -581,6 +576,11 @@ Result<uint16_t> Device::TakePage(bool readonly) {
   return index;
 }
 
+void* const* Device::SlotData(const Slot& slot) {
+  for (uint32_t i = 0; i < slot.data_pages; i++) data_of_slot_[i] = pool_[slot.pages[i]].data;
+  return data_of_slot_;
+}
+
 void Device::GivePage(uint16_t index) {
   PoolPage& page = pool_[index];
   if (!info_.features.persistent && page.granted) {
@@ -634,16 +634,7 @@ void Device::Complete(const blkif_response_t& rsp) {
                        static_cast<unsigned long long>(piece.bytes),
                        static_cast<unsigned long long>(request.offset_ + piece.start));
   } else if (request.op_ == BlockOp::kRead) {
-    ForEachRun(request.buffers_, piece.start, piece.bytes, [&](void* user, uint64_t at, uint64_t n) {
-      while (n > 0) {
-        uint64_t in_page = std::min<uint64_t>(n, kPageSize - at % kPageSize);
-        memcpy(user, static_cast<char*>(pool_[slot.pages[at / kPageSize]].data) + at % kPageSize,
-               in_page);
-        user = static_cast<char*>(user) + in_page;
-        at += in_page;
-        n -= in_page;
-      }
-    });
+    CopyPages(request.buffers_, piece.start, piece.bytes, SlotData(slot), false);
   }
   for (uint32_t i = 0; i < slot.data_pages + slot.indirect_pages; i++) GivePage(slot.pages[i]);
   slot.in_flight = false;

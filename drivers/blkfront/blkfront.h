@@ -131,6 +131,7 @@ class Device final : public Disk {
   Issued Issue(Piece& piece);
   Result<uint16_t> TakePage(bool readonly);
   void GivePage(uint16_t index);
+  void* const* SlotData(const Slot& slot);   // the slot's data pages, in order
   void OnEvent();
   void Complete(const blkif_response_t& rsp);
   void FinishPiece(const Piece& piece, Result<void> result);
@@ -168,6 +169,7 @@ class Device final : public Disk {
   std::vector<PoolPage> pool_;
   std::vector<uint16_t> free_pages_;
   size_t pool_cap_ = 0;
+  void* data_of_slot_[kMaxIndirectSegments];
 
   std::deque<Piece> queue_;   // not yet on the ring, oldest first
   bool stalled_ = false;      // the queue waits for a slot or pages

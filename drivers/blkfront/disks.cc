@@ -63,6 +63,9 @@ class XenMachine final : public Machine {
   std::map<uint32_t, std::unique_ptr<EventChannel>> channels_;
 };
 
+constexpr uint64_t kBackendTimeout = 60'000'000'000;
+constexpr uint64_t kBootWait = 30'000'000'000;   // for the disks there at boot
+
 Registry* registry;
 xen::XenbusBus* bus;
 constexpr int kMajor = 202;   // Linux's xvd
@@ -92,6 +95,10 @@ void InitDisks() {
       [](const xen::XenbusDevice& device) { return registry->MakeDriver(device); },
       {.error = [](const Error& error) {
         xen::ConsolePrint("skiff: disks: %s\n", error.message.c_str());
+      }},
+      // A backend's hotplug script may take a while on a busy host (Linux waits forever).
+      {.timeout_ns = kBackendTimeout, .failed = [](const xen::XenbusDevice&, const Error& error) {
+        xen::ConsolePrint("skiff: disks: %s\n", error.message.c_str());
       }});
   if (Result<void> started = bus->Start(); !started) {
     xen::ConsolePrint("skiff: disks: %s\n", started.error().message.c_str());
@@ -102,16 +109,17 @@ void InitDisks() {
     return;
   }
   // The disks there at boot are there for main, as Linux's are for init.
-  uint64_t deadline = Now() + 30'000'000'000;
+  uint64_t deadline = Now() + kBootWait;
   for (const xen::XenbusDevice& device : *at_boot) {
     xen::XenbusFrontend* frontend = nullptr;
     while ((frontend = bus->Find(device.id)) == nullptr && Now() < deadline) SleepFor(1'000'000);
     if (frontend == nullptr) continue;   // the bus said why
     Result<void> up = frontend->WaitFor(xen::XenbusState::kConnected, deadline);
-    if (!up) {
-      xen::ConsolePrint("skiff: disks: %s did not connect: %s\n", device.node.c_str(),
-                        up.error().message.c_str());
-    }
+    if (!up && up.error().code == ETIMEDOUT && frontend->error() == nullptr) {
+      xen::ConsolePrint("skiff: disks: %s did not connect in %llu s; main starts without it\n",
+                        device.node.c_str(),
+                        static_cast<unsigned long long>(kBootWait / 1'000'000'000));
+    }   // a failed frontend has said why
   }
 }
 

@@ -121,6 +121,7 @@ bool XenbusFrontend::Move(XenbusState state) {
 void XenbusFrontend::Fail(Error error) {
   error_ = std::move(error);
   failed_ = true;
+  if (options_.failed) options_.failed(device_, error_);
   state_changed_.WakeAll();
 }
 

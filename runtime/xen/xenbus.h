@@ -117,6 +117,9 @@ struct XenbusOptions {
   // Connected runs when the backend follows (netback connects only to a Connected frontend,
   // and Linux's netfront goes Connected straight from InitWait).
   bool connect_first = false;
+  // Called in the device's task when it fails (the backend timed out, the driver failed), so
+  // that a device attached at run time does not fail unseen.
+  std::function<void(const XenbusDevice&, const Error&)> failed;
 };
 
 class XenbusFrontend {

@@ -104,7 +104,8 @@ custom_target('app.elf', input: [app_lib, skiff.get_variable('skiff_runtime')],
                                   r"slow \(buildtype=debug compiles it without optimisation, "
                                   r"b_staticpic=true compiles its static libraries with -fPIC\)")
             self.assertIn("'buildtype=debugoptimized', 'b_staticpic=false', 'b_pie=false'", out)
-            self.assertRegex(out, r"skiff\| Build targets in project: 2\n")
+            # The runtime, its linker script, and skiff_blk, built only for an app that links it.
+            self.assertRegex(out, r"skiff\| Build targets in project: 3\n")
             ninja = (project / "build/build.ninja").read_text()
             runtime = re.search(r"^build subprojects/skiff/runtime/libskiff\.a\.p/cmdline\.cc\.o:"
                                 r".*?\n ARGS = (.*?)\n", ninja, re.M | re.S).group(1).split()

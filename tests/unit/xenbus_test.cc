@@ -416,8 +416,11 @@ TEST_F(XenbusTest, AReconnectWhoseSetupFailsEndsTheTask) {
 TEST_F(XenbusTest, ABackendThatStaysInitialisingTimesOut) {
   xenstored_.Put(kBackendState, "1");
   uint64_t start = Now();
-  StartFrontend({.timeout_ns = 5'000'000});
+  std::string told;
+  StartFrontend({.timeout_ns = 5'000'000,
+                 .failed = [&](const XenbusDevice& d, const Error& e) { told = d.node + ": " + e.message; }});
   Result<void> r = frontend_->WaitFor(XenbusState::kInitialised, Soon());
+  EXPECT_EQ(told, "device/vif/0: " + r.error().message) << "the failed callback says it";
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ETIMEDOUT);
   EXPECT_EQ(r.error().message,
