@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "drivers/blkfront/blkif.h"
+#include "runtime/xen/driver_machine.h"
 #include "runtime/xen/grant_table.h"
 #include "runtime/xen/ring.h"
 #include "runtime/xen/xenbus.h"
@@ -42,28 +43,7 @@ namespace skiff::blk {
 
 using BlkRing = xen::FrontRing<blkif_request_t, blkif_response_t>;
 
-// What the driver needs of the machine: pages, grants, an event channel, a console.
-class Machine {
- public:
-  virtual ~Machine() = default;
-  // |count| zeroed, contiguous pages; ENOMEM.
-  virtual Result<void*> AllocPages(size_t count) = 0;
-  // Frees one page of an AllocPages that no grant reaches.
-  virtual void FreePage(void* page) = 0;
-  virtual Gfn GfnOf(void* page) = 0;
-  virtual xen::GrantTable& grants() = 0;
-  // Ends |ref|'s grant and frees |page| (one of AllocPages's) with it; while the backend still
-  // maps it, both wait, and go when it lets go.
-  virtual void EndGrant(GrantRef ref, void* page) = 0;
-  // An unbound port for |remote|, whose events run |handler| in the event loop.
-  virtual Result<EvtchnPort> OpenChannel(DomId remote, std::function<void()> handler) = 0;
-  virtual void CloseChannel(EvtchnPort port) = 0;
-  virtual void Notify(EvtchnPort port) = 0;
-  // A message for the console: a device broke, went away, came back.
-  virtual void Report(const char* message) = 0;
-  // The guest's memory, which sizes the page pool.
-  virtual uint64_t RamBytes() = 0;
-};
+using Machine = xen::DriverMachine;
 
 struct Options {
   unsigned max_ring_order = 1;           // 64 slots when the backend allows two pages

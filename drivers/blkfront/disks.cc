@@ -1,67 +1,26 @@
-// The guest's disks: blkfront on Xen's pages, grants and event channels, a XenbusBus on
-// device/vbd, and the calls of skiff/block.h that find disks.
+// The guest's disks: blkfront on Xen's driver machine, a XenbusBus on device/vbd, and the
+// calls of skiff/block.h that find disks.
 #include "drivers/blkfront/disks.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <map>
 #include <memory>
 #include <string>
 
 #include "drivers/blkfront/blkfront.h"
 #include "runtime/libc/posix.h"
-#include "runtime/mm/memory.h"
 #include "runtime/xen/console.h"
-#include "runtime/xen/grant_table.h"
 #include "runtime/xen/grants.h"
 #include "runtime/xen/xenbus.h"
 #include "runtime/xen/xenstore.h"
-#include "skiff/evtchn.h"
 
 namespace skiff::blk {
 
 int OpenBlockFile(Disk& disk, int flags, posix::File** out);   // block_file.cc
 
 namespace {
-
-class XenMachine final : public Machine {
- public:
-  Result<void*> AllocPages(size_t count) override {
-    std::optional<uint64_t> frame = mm::Pages().Allocate(count);
-    if (!frame) return MakeError(ENOMEM, "blkfront: out of memory for %zu pages", count);
-    void* pages = reinterpret_cast<void*>(*frame << mm::kPageShift);
-    memset(pages, 0, count * mm::kPageSize);
-    return pages;
-  }
-  void FreePage(void* page) override {
-    mm::Pages().Free(reinterpret_cast<uint64_t>(page) >> mm::kPageShift, 1);
-  }
-  Gfn GfnOf(void* page) override { return Gfn{reinterpret_cast<uint64_t>(page) >> mm::kPageShift}; }
-  xen::GrantTable& grants() override { return *xen::Grants(); }
-  void EndGrant(GrantRef ref, void* page) override { xen::EndGrantAndFree(ref, page); }
-  Result<EvtchnPort> OpenChannel(DomId remote, std::function<void()> handler) override {
-    EventChannel channel = TRY(EventChannel::AllocUnbound(remote));
-    channel.SetHandler(std::move(handler));
-    EvtchnPort port = channel.port();
-    channels_[port.value] = std::make_unique<EventChannel>(std::move(channel));
-    return port;
-  }
-  void CloseChannel(EvtchnPort port) override { channels_.erase(port.value); }
-  void Notify(EvtchnPort port) override {
-    auto it = channels_.find(port.value);
-    if (it == channels_.end()) return;
-    if (Result<void> sent = it->second->Send(); !sent) {
-      xen::ConsolePrint("blkfront: %s\n", sent.error().message.c_str());
-    }
-  }
-  void Report(const char* message) override { xen::ConsolePrint("%s", message); }
-  uint64_t RamBytes() override { return mm::TotalRam(); }
-
- private:
-  std::map<uint32_t, std::unique_ptr<EventChannel>> channels_;
-};
 
 constexpr uint64_t kBackendTimeout = 60'000'000'000;
 constexpr uint64_t kBootWait = 30'000'000'000;   // for the disks there at boot
@@ -80,9 +39,8 @@ int OpenByRdev(int flags, dev_t rdev, posix::File** out) {
 
 void InitDisks() {
   Result<xen::XenstoreClient*> store = xen::Xenstore();
-  if (!store || xen::Grants() == nullptr) return;
-  static XenMachine machine;
-  registry = new Registry(machine, **store);
+  if (!store || xen::Grants() == nullptr) return;   // a PVH dom0, or no grant table
+  registry = new Registry(xen::XenDriverMachine(), **store);
   registry->on_new_disk = [](Device& disk, size_t ordinal) {
     std::string path = "/dev/" + disk.name();
     posix::Files().AddDevice(path.c_str(), OpenByRdev,
