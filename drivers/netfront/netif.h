@@ -26,8 +26,9 @@ inline constexpr uint32_t kPageSize = 4096;
 // Netback drops a packet of XEN_NETIF_NR_SLOTS_MIN (18) slots or more, and disables the
 // whole vif for one far beyond; the driver never sends more than this.
 inline constexpr uint32_t kMaxTxSlots = XEN_NETIF_NR_SLOTS_MIN - 1;
-// The largest frame: a 64 KiB IP packet and its Ethernet header.
-inline constexpr uint32_t kMaxFrame = 65535 + 14;
+// The largest frame: what the first TX request's 16-bit size can say
+// (XEN_NETIF_MAX_TX_SIZE).
+inline constexpr uint32_t kMaxFrame = 0xFFFF;
 inline constexpr uint32_t kEthernetHeader = 14;
 
 static_assert(sizeof(netif_tx_request_t) == 12 && sizeof(netif_tx_response_t) == 4);

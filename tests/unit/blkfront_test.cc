@@ -195,7 +195,9 @@ class BlkfrontTest : public SchedulerTest {
       flushes++;
       bool offered = op == BLKIF_OP_FLUSH_DISKCACHE ? offer_.flush : offer_.barrier;
       EXPECT_TRUE(offered) << blk::OpName(op) << " without the feature";
-      if (op == BLKIF_OP_WRITE_BARRIER) EXPECT_FALSE(offer_.flush) << "flush-cache comes first";
+      if (op == BLKIF_OP_WRITE_BARRIER) {
+        EXPECT_FALSE(offer_.flush) << "flush-cache comes first";
+      }
       rsp.status = offered ? BLKIF_RSP_OKAY : BLKIF_RSP_EOPNOTSUPP;
       return rsp;
     }

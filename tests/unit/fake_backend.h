@@ -75,15 +75,16 @@ class FakeBackend final : public FakeBackendBase {
   using Entry = xen::RingEntry<Request, Response>;
   using Handler = std::function<Response(const Request&)>;
 
-  // Serves the ring of 2^|order| pages at |pages| that the front end initialised, from its
-  // current indices, answering each request with |handler|.
+  // Serves the ring of 2^|order| pages at |pages| that the front end initialised, from the
+  // first request not answered yet (requests pushed before it came, such as netfront's RX
+  // buffers, included), answering each request with |handler|.
   FakeBackend(FakePlatform* platform, EvtchnPort front_port, void* pages, unsigned order,
               Handler handler)
       : FakeBackendBase(platform, front_port),
         header_(static_cast<xen::SharedRingHeader*>(pages)),
         entries_(reinterpret_cast<Entry*>(static_cast<char*>(pages) + 64)),
         size_(SlotsFor(order)), handler_(std::move(handler)),
-        req_cons_(header_->req_prod), rsp_prod_pvt_(header_->rsp_prod) {}
+        req_cons_(header_->rsp_prod), rsp_prod_pvt_(header_->rsp_prod) {}
 
   uint32_t size() const { return size_; }
   size_t unanswered() const { return pending_.size(); }

@@ -157,7 +157,7 @@ TEST(NetifRx, HostileResponsesBreakTheProtocol) {
   too_big.push_back(Rx(1, 0, 100));
   n = ParseRxPacket(too_big, &p, kDevice);
   ASSERT_FALSE(n.ok());
-  EXPECT_NE(n.error().message.find("over 65549"), std::string::npos) << n.error().message;
+  EXPECT_NE(n.error().message.find("over 65535"), std::string::npos) << n.error().message;
 }
 
 }  // namespace

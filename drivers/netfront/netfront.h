@@ -1,0 +1,137 @@
+// netfront: the Xen virtual network interface frontend. [xen/io/netif.h]
+//
+// One vif on the kit's rings, grants and xenbus framework, negotiated as Linux's xen-netfront
+// does (drivers-notes): request-rx-copy (a backend without feature-rx-copy is an error),
+// feature-rx-notify, feature-sg (frames over several slots both ways, never over netback's
+// slot limit), one queue and one event channel, and feature-no-csum-offload=1, so that netback
+// completes blank checksums from dom0 and other guests before they reach us and the stack
+// sends complete ones. No GSO yet.
+//
+// Buffers are the driver's own pages, granted once and kept: every RX slot has its page,
+// posted again as soon as its frame is copied out, so refilling never waits for the stack;
+// every TX slot has its page, which a frame is copied into. Every response is checked (an id
+// that is not the slot's, a status out of the protocol, an offset and size past the page, a
+// producer index that runs ahead): a bad one breaks the device with a message naming it, and
+// the rest of the guest goes on. A backend that goes and comes back gets new rings; frames in
+// flight then are dropped and counted, as on Linux.
+//
+// Portable: it reaches the machine only through xen::DriverMachine, so the host tests run it
+// against a fake netback. One context: tasks and the event loop of one vCPU.
+#ifndef SKIFF_DRIVERS_NETFRONT_NETFRONT_H_
+#define SKIFF_DRIVERS_NETFRONT_NETFRONT_H_
+
+#include <stdint.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "drivers/netfront/netif.h"
+#include "runtime/xen/driver_machine.h"
+#include "runtime/xen/ring.h"
+#include "runtime/xen/xenbus.h"
+
+namespace skiff::net {
+
+using TxRing = xen::FrontRing<netif_tx_request_t, netif_tx_response_t>;
+using RxRing = xen::FrontRing<netif_rx_request_t, netif_rx_response_t>;
+
+// Counters since boot, across reconnections, for the app.
+struct NetStats {
+  uint64_t rx_packets = 0, rx_bytes = 0;
+  uint64_t rx_errors = 0;       // frames the backend failed (status < 0)
+  uint64_t rx_drops = 0;        // frames nobody took (no receiver)
+  uint64_t tx_packets = 0, tx_bytes = 0;
+  uint64_t tx_errors = 0;       // frames the backend failed or dropped
+  uint64_t tx_drops = 0;        // frames lost when the backend went away
+  uint64_t tx_ring_full = 0;    // Sends refused (EAGAIN) for want of a slot
+  uint64_t connects = 0;
+};
+
+// One piece of a frame to send (the stack's buffer chain).
+struct FramePiece {
+  const void* data;
+  size_t size;
+};
+
+class Netfront final : public xen::XenbusDriver {
+ public:
+  // Each received frame, copied out of the RX pages: valid during the call, in the event loop.
+  using Receiver = std::function<void(std::span<const uint8_t> frame, Checksum checksum)>;
+
+  Netfront(xen::DriverMachine& machine, xen::XenstoreClient& store, std::string name);
+  ~Netfront() override;
+
+  void SetReceiver(Receiver receiver) { receiver_ = std::move(receiver); }
+  // Called each time the backend connects (to announce the address again: a gratuitous ARP).
+  void SetOnConnected(std::function<void()> on_connected) {
+    on_connected_ = std::move(on_connected);
+  }
+
+  // Sends one frame (copied; the pieces may go once this returns). EAGAIN when the TX ring is
+  // full (a completion makes room: tx_space() is woken), ENETDOWN when no backend is
+  // connected, EIO on a broken device, EINVAL for a frame of a bad size.
+  Result<void> Send(std::span<const FramePiece> pieces);
+  WaitQueue& tx_space() { return tx_space_; }
+
+  bool connected() const { return connected_; }
+  const xen::MacAddress& mac() const { return mac_; }
+  const NetStats& stats() const { return stats_; }
+  const Error* error() const { return broken_ ? &*broken_ : nullptr; }
+  const std::string& name() const { return name_; }
+
+  // xen::XenbusDriver (with XenbusOptions::connect_first: netback connects to a Connected
+  // frontend).
+  Result<void> Setup(const xen::XenbusDevice& device) override;
+  Result<void> Connected(const xen::XenbusDevice& device) override;
+  void Teardown(const xen::XenbusDevice& device) override;
+
+ private:
+  struct Page {
+    void* data = nullptr;
+    GrantRef ref;
+  };
+
+  Result<void> MakeRings(const xen::XenbusDevice& device);
+  Result<Page> GrantedPage(DomId backend, bool readonly);
+  void Release();
+  void OnEvent();
+  void ReapTx();
+  void ReadRx();
+  void Deliver(const RxPacket& packet);
+  void Repost(uint32_t count);
+  void Fail(const Error& error);
+
+  xen::DriverMachine& machine_;
+  xen::XenstoreClient& store_;
+  std::string name_;
+  Receiver receiver_;
+  std::function<void()> on_connected_;
+  xen::MacAddress mac_ = {};
+  DomId backend_{0};
+
+  // The connection, from Setup to Teardown.
+  std::optional<TxRing> tx_;
+  std::optional<RxRing> rx_;
+  Page tx_ring_page_, rx_ring_page_;
+  std::optional<EvtchnPort> port_;
+  std::vector<Page> tx_pages_;        // by TX id: made on first use, kept
+  std::vector<uint16_t> tx_free_;     // TX ids not in flight
+  std::vector<Page> rx_pages_;        // by RX id, which is the ring index's slot
+  std::vector<netif_rx_response_t> rx_pending_;   // responses of a chain not yet complete
+  uint32_t rx_cons_ = 0;              // ring index of the next response to read
+  uint32_t rx_posted_ = 0;            // ring index of the next RX request
+  bool connected_ = false;
+  std::optional<Error> broken_;
+
+  std::unique_ptr<uint8_t[]> frame_;   // kMaxFrame: a received frame, put together
+  NetStats stats_;
+  WaitQueue tx_space_;
+};
+
+}  // namespace skiff::net
+
+#endif  // SKIFF_DRIVERS_NETFRONT_NETFRONT_H_
