@@ -78,9 +78,6 @@ class Device final : public Disk {
   // The xenbus device is gone; its requests wait for another, up to the orphan timeout.
   void Detach(const xen::XenbusDevice& device);
 
-  // For tests: the ring, or null when not set up.
-  const BlkRing* ring() const { return ring_ ? &*ring_ : nullptr; }
-
  private:
   // A run of a request's bytes not yet answered: [start, start + bytes) of its buffers.
   struct Piece {
