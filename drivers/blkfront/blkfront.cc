@@ -22,10 +22,11 @@ const char* OpWord(BlockOp op) {
   return "request";
 }
 
-// Copies bytes [start, start + n) of a request's |buffers| into |pages| (4 KiB each, from their
-// start), or out of them.
+// Copies bytes [start, start + n) of a request's |buffers| into the pages |page_of(i)| gives
+// (4 KiB each, from their start), or out of them.
+template <typename PageOf>
 void CopyPages(const std::vector<BlockBuffer>& buffers, uint64_t start, uint64_t n,
-               void* const* pages, bool into_pages) {
+               PageOf&& page_of, bool into_pages) {
   uint64_t skip = start, at = 0;   // |at|: bytes of |pages| done
   for (const BlockBuffer& b : buffers) {
     if (at == n) break;
@@ -38,7 +39,7 @@ void CopyPages(const std::vector<BlockBuffer>& buffers, uint64_t start, uint64_t
     skip = 0;
     while (left > 0) {
       uint64_t run = std::min<uint64_t>(left, kPageSize - at % kPageSize);
-      char* page = static_cast<char*>(pages[at / kPageSize]) + at % kPageSize;
+      char* page = static_cast<char*>(page_of(at / kPageSize)) + at % kPageSize;
       memcpy(into_pages ? page : user, into_pages ? user : page, run);
       user += run;
       at += run;
@@ -317,6 +318,19 @@ Result<void> Device::Check(BlockRequest& request, BlockOp op, uint64_t offset, u
   return {};
 }
 
+// Check, and a refused request is done with the error (unless it is still in flight).
+Result<void> Device::Admit(BlockRequest& request, BlockOp op, uint64_t offset, uint64_t length) {
+  Result<void> ok = Check(request, op, offset, length);
+  if (!ok) {
+    if (ok.error().code != EBUSY) {
+      request.state_ = BlockRequest::State::kDone;
+      request.result_ = ok.error();
+    }
+    stats_.errors++;
+  }
+  return ok;
+}
+
 Result<void> Device::Start(BlockRequest& request, BlockOp op, uint64_t offset,
                            std::span<const BlockBuffer> buffers) {
   if (op == BlockOp::kDiscard) {
@@ -325,14 +339,7 @@ Result<void> Device::Start(BlockRequest& request, BlockOp op, uint64_t offset,
   }
   uint64_t length = 0;
   for (const BlockBuffer& b : buffers) length += b.size;
-  if (Result<void> ok = Check(request, op, offset, length); !ok) {
-    if (ok.error().code != EBUSY) {
-      request.state_ = BlockRequest::State::kDone;
-      request.result_ = ok.error();
-    }
-    stats_.errors++;
-    return ok;
-  }
+  TRY(Admit(request, op, offset, length));
   request.op_ = op;
   request.offset_ = offset;
   request.length_ = length;
@@ -363,14 +370,7 @@ Result<void> Device::Start(BlockRequest& request, BlockOp op, uint64_t offset,
 }
 
 Result<void> Device::StartDiscard(BlockRequest& request, uint64_t offset, uint64_t length) {
-  if (Result<void> ok = Check(request, BlockOp::kDiscard, offset, length); !ok) {
-    if (ok.error().code != EBUSY) {
-      request.state_ = BlockRequest::State::kDone;
-      request.result_ = ok.error();
-    }
-    stats_.errors++;
-    return ok;
-  }
+  TRY(Admit(request, BlockOp::kDiscard, offset, length));
   stats_.discards++;
   request.op_ = BlockOp::kDiscard;
   request.buffers_.clear();
@@ -499,7 +499,10 @@ Device::Issued Device::Issue(Piece& piece) {
     }
     slot.data_pages = static_cast<uint16_t>(data_pages);
     slot.indirect_pages = static_cast<uint16_t>(indirect_pages);
-    if (writing) CopyPages(request.buffers_, piece.start, bytes, SlotData(slot), true);
+    if (writing) {
+      CopyPages(request.buffers_, piece.start, bytes,
+                [&](uint64_t i) { return pool_[slot.pages[i]].data; }, true);
+    }
     Segment segments[kMaxIndirectSegments];
     for (uint32_t i = 0; i < data_pages; i++) {
       uint64_t left = bytes - uint64_t{i} * kPageSize;
@@ -576,11 +579,6 @@ Result<uint16_t> Device::TakePage(bool readonly) {
   return index;
 }
 
-void* const* Device::SlotData(const Slot& slot) {
-  for (uint32_t i = 0; i < slot.data_pages; i++) data_of_slot_[i] = pool_[slot.pages[i]].data;
-  return data_of_slot_;
-}
-
 void Device::GivePage(uint16_t index) {
   PoolPage& page = pool_[index];
   if (!info_.features.persistent && page.granted) {
@@ -634,7 +632,8 @@ void Device::Complete(const blkif_response_t& rsp) {
                        static_cast<unsigned long long>(piece.bytes),
                        static_cast<unsigned long long>(request.offset_ + piece.start));
   } else if (request.op_ == BlockOp::kRead) {
-    CopyPages(request.buffers_, piece.start, piece.bytes, SlotData(slot), false);
+    CopyPages(request.buffers_, piece.start, piece.bytes,
+              [&](uint64_t i) { return pool_[slot.pages[i]].data; }, false);
   }
   for (uint32_t i = 0; i < slot.data_pages + slot.indirect_pages; i++) GivePage(slot.pages[i]);
   slot.in_flight = false;

@@ -101,6 +101,7 @@ class Device final : public Disk {
   };
 
   Result<void> Check(BlockRequest& request, BlockOp op, uint64_t offset, uint64_t length);
+  Result<void> Admit(BlockRequest& request, BlockOp op, uint64_t offset, uint64_t length);
   void Enqueue(BlockRequest& request);
   // Puts as much of the queue on the ring as slots and pages allow.
   void Pump();
@@ -108,7 +109,6 @@ class Device final : public Disk {
   Issued Issue(Piece& piece);
   Result<uint16_t> TakePage(bool readonly);
   void GivePage(uint16_t index);
-  void* const* SlotData(const Slot& slot);   // the slot's data pages, in order
   void OnEvent();
   void Complete(const blkif_response_t& rsp);
   void FinishPiece(const Piece& piece, Result<void> result);
@@ -146,7 +146,6 @@ class Device final : public Disk {
   std::vector<PoolPage> pool_;
   std::vector<uint16_t> free_pages_;
   size_t pool_cap_ = 0;
-  void* data_of_slot_[kMaxIndirectSegments];
 
   std::deque<Piece> queue_;   // not yet on the ring, oldest first
   bool stalled_ = false;      // the queue waits for a slot or pages

@@ -75,6 +75,7 @@ Result<void> Netfront::MakeRings(const xen::XenbusDevice& device) {
   tx_pages_.assign(tx_->size(), Page{});
   tx_free_.clear();
   for (uint32_t id = tx_->size(); id-- > 0;) tx_free_.push_back(static_cast<uint16_t>(id));
+  tx_in_flight_.assign(tx_->size(), false);
   // Every RX buffer posted at once, the one of ring index i with id i mod the count.
   uint32_t count = RxBuffers(machine_.RamBytes(), rx_->size());
   for (uint32_t id = 0; id < count; id++) {
@@ -124,6 +125,7 @@ void Netfront::Release() {
   for (const Page& page : rx_pages_) machine_.EndGrant(page.ref, page.data);
   tx_pages_.clear();
   tx_free_.clear();
+  tx_in_flight_.clear();
   rx_pages_.clear();
   rx_pending_.clear();
 }
@@ -155,6 +157,7 @@ Result<void> Netfront::Send(std::span<const FramePiece> pieces) {
       tx_pages_[id] = *page;
     }
     tx_free_.pop_back();
+    tx_in_flight_[id] = true;
     uint32_t in_slot = static_cast<uint32_t>(std::min<size_t>(kPageSize, bytes - i * kPageSize));
     slots[i] = {tx_pages_[id].ref, id, static_cast<uint16_t>(in_slot)};
   }
@@ -202,14 +205,13 @@ void Netfront::ReapTx() {
   bool freed = false;
   do {
     while (std::optional<netif_tx_response_t> rsp = tx_->Next()) {
-      bool in_flight = rsp->id < tx_pages_.size() &&
-                       std::find(tx_free_.begin(), tx_free_.end(), rsp->id) == tx_free_.end();
-      if (!in_flight) {
+      if (rsp->id >= tx_in_flight_.size() || !tx_in_flight_[rsp->id]) {
         return Fail(MakeError(EPROTO, "%s: a TX response for id %u, which is not in flight",
                               name_.c_str(), rsp->id));
       }
       if (Result<void> ok = CheckTxResponse(*rsp, name_); !ok) return Fail(ok.error());
       if (rsp->status == NETIF_RSP_ERROR || rsp->status == NETIF_RSP_DROPPED) stats_.tx_errors++;
+      tx_in_flight_[rsp->id] = false;
       tx_free_.push_back(rsp->id);
       freed = true;
     }

@@ -120,6 +120,7 @@ class Netfront final : public xen::XenbusDriver {
   std::optional<EvtchnPort> port_;
   std::vector<Page> tx_pages_;        // by TX id: made on first use, kept
   std::vector<uint16_t> tx_free_;     // TX ids not in flight
+  std::vector<bool> tx_in_flight_;    // by TX id: the same, for checking a response at once
   std::vector<Page> rx_pages_;        // by RX id, which is the ring index's slot
   std::vector<netif_rx_response_t> rx_pending_;   // responses of a chain not yet complete
   uint32_t rx_cons_ = 0;              // ring index of the next response to read
