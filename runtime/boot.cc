@@ -31,6 +31,8 @@ extern "C" const char skiff_app_name[];
 extern "C" const size_t skiff_main_stack_size __attribute__((weak));
 // Defined by drivers/blkfront, when the app links it (skiff_blk).
 extern "C" void skiff_init_disks() __attribute__((weak));
+extern "C" void skiff_init_net(const char* ip, const char* netmask, const char* gw)
+    __attribute__((weak));
 // Moves to the stack whose top is |top| and calls |fn| there; never returns.
 extern "C" [[noreturn]] void skiff_run_on_stack(char* top, void (*fn)());
 
@@ -101,6 +103,9 @@ struct RuntimeOptions {
   bool callback_upcall = false;
   char* env[kMaxArgs];   // the KEY=VALUE of each skiff.env=
   int env_count = 0;
+  const char* ip = nullptr;        // skiff.ip=, skiff.netmask=, skiff.gw=: for skiff_net
+  const char* netmask = nullptr;
+  const char* gw = nullptr;
   size_t main_stack = 0;   // from skiff.main-stack=, else the app's or the default
 } options;
 
@@ -132,6 +137,12 @@ int TakeRuntimeOptions(int argc, char** args) {
       options.callback_upcall = true;
     } else if (arg.substr(0, 10) == "skiff.env=") {
       options.env[options.env_count++] = args[i] + 10;
+    } else if (arg.substr(0, 9) == "skiff.ip=") {
+      options.ip = args[i] + 9;
+    } else if (arg.substr(0, 14) == "skiff.netmask=") {
+      options.netmask = args[i] + 14;
+    } else if (arg.substr(0, 9) == "skiff.gw=") {
+      options.gw = args[i] + 9;
     } else if (arg.substr(0, 17) == "skiff.main-stack=") {
       if (!ParseSize(arg.substr(17), &options.main_stack) || options.main_stack < kMinStackSize) {
         xen::ConsolePrint("skiff: bad runtime option '%s': the size of main's stack is a "
@@ -140,8 +151,9 @@ int TakeRuntimeOptions(int argc, char** args) {
       }
     } else {
       xen::ConsolePrint("skiff: unknown runtime option '%s' (the runtime knows "
-                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE and "
-                        "skiff.env=KEY=VALUE)\n", args[i]);
+                        "skiff.upcall=vector|callback, skiff.main-stack=SIZE, "
+                        "skiff.env=KEY=VALUE, skiff.ip=A.B.C.D[/N], skiff.netmask=A.B.C.D and "
+                        "skiff.gw=A.B.C.D)\n", args[i]);
       ExitGuest(2);
     }
   }
@@ -159,6 +171,12 @@ sched::Stack main_stack;
   xen::StartXenstore(boot_info);
   posix::InitPosix(boot_info, options.env, options.env_count);
   if (skiff_init_disks != nullptr) skiff_init_disks();   // apps that link skiff_blk
+  if (skiff_init_net != nullptr) {                       // apps that link skiff_net
+    skiff_init_net(options.ip, options.netmask, options.gw);
+  } else if (options.ip != nullptr || options.netmask != nullptr || options.gw != nullptr) {
+    xen::ConsolePrint("skiff: skiff.ip=, skiff.netmask= and skiff.gw= are for apps that use "
+                      "the network (link skiff_net); this one does not\n");
+  }
   __libc_init_array();   // global constructors
   main_tsc = x86::ReadTsc();
   exit(main(argc, argv));

@@ -85,7 +85,6 @@ Result<void> Netfront::MakeRings(const xen::XenbusDevice& device) {
   TRY(rx_->Push());   // the backend looks once connected
   rx_cons_ = 0;
   rx_posted_ = count;
-  if (!frame_) frame_.reset(new uint8_t[kMaxFrame]);
   port_ = TRY(machine_.OpenChannel(device.backend_id, [this] { OnEvent(); }));
   return {};
 }
@@ -99,14 +98,15 @@ Result<void> Netfront::Connected(const xen::XenbusDevice&) {
            mac_[0], mac_[1], mac_[2], mac_[3], mac_[4], mac_[5], rx_pages_.size());
   machine_.Report(line);
   machine_.Notify(*port_);
-  if (on_connected_) on_connected_();
+  if (on_link_change_) on_link_change_(true);
   return {};
 }
 
 void Netfront::Teardown(const xen::XenbusDevice&) {
   if (tx_) stats_.tx_drops += tx_pages_.size() - tx_free_.size();
+  bool was_up = up();
   Release();
-  tx_space_.WakeAll();
+  if (was_up && on_link_change_) on_link_change_(false);
 }
 
 void Netfront::Release() {
@@ -217,7 +217,7 @@ void Netfront::ReapTx() {
     }
   } while (tx_->FinalCheckForResponses());
   if (tx_->broken()) return Fail(tx_->error());
-  if (freed) tx_space_.WakeAll();
+  if (freed && on_tx_space_) on_tx_space_();
 }
 
 void Netfront::ReadRx() {
@@ -265,15 +265,14 @@ void Netfront::Deliver(const RxPacket& packet) {
     stats_.rx_drops++;
     return;
   }
-  uint32_t at = 0;
+  FramePiece pieces[std::size(packet.fragments)];
   for (uint32_t i = 0; i < packet.count; i++) {
     const RxFragment& f = packet.fragments[i];
-    memcpy(&frame_[at], static_cast<char*>(rx_pages_[f.id].data) + f.offset, f.bytes);
-    at += f.bytes;
+    pieces[i] = {static_cast<char*>(rx_pages_[f.id].data) + f.offset, f.bytes};
   }
   stats_.rx_packets++;
-  stats_.rx_bytes += at;
-  receiver_({frame_.get(), at}, packet.checksum);
+  stats_.rx_bytes += packet.bytes;
+  receiver_({pieces, packet.count}, packet.bytes, packet.checksum);
 }
 
 // Posts again the buffers of |count| slots just read: their frames are copied out, so they
@@ -297,7 +296,7 @@ void Netfront::Fail(const Error& error) {
   broken_ = error;
   std::string line = "netfront: " + error.message + "; the device is broken\n";
   machine_.Report(line.c_str());
-  tx_space_.WakeAll();
+  if (on_link_change_) on_link_change_(false);
 }
 
 }  // namespace skiff::net

@@ -30,56 +30,34 @@
 #include <vector>
 
 #include "drivers/netfront/netif.h"
+#include "net/link.h"
 #include "runtime/xen/driver_machine.h"
 #include "runtime/xen/ring.h"
 #include "runtime/xen/xenbus.h"
+#include "skiff/net.h"
 
 namespace skiff::net {
 
 using TxRing = xen::FrontRing<netif_tx_request_t, netif_tx_response_t>;
 using RxRing = xen::FrontRing<netif_rx_request_t, netif_rx_response_t>;
 
-// Counters since boot, across reconnections, for the app.
-struct NetStats {
-  uint64_t rx_packets = 0, rx_bytes = 0;
-  uint64_t rx_errors = 0;       // frames the backend failed (status < 0)
-  uint64_t rx_drops = 0;        // frames nobody took (no receiver)
-  uint64_t tx_packets = 0, tx_bytes = 0;
-  uint64_t tx_errors = 0;       // frames the backend failed or dropped
-  uint64_t tx_drops = 0;        // frames lost when the backend went away
-  uint64_t tx_ring_full = 0;    // Sends refused (EAGAIN) for want of a slot
-  uint64_t connects = 0;
-};
-
-// One piece of a frame to send (the stack's buffer chain).
-struct FramePiece {
-  const void* data;
-  size_t size;
-};
-
-class Netfront final : public xen::XenbusDriver {
+// A link (net/link.h): received frames go to the receiver straight from the RX pages, which
+// are posted again once it returns; on_link_change runs when the backend connects (again)
+// and when it goes.
+class Netfront final : public xen::XenbusDriver, public Link {
  public:
-  // Each received frame, copied out of the RX pages: valid during the call, in the event loop.
-  using Receiver = std::function<void(std::span<const uint8_t> frame, Checksum checksum)>;
-
   Netfront(xen::DriverMachine& machine, xen::XenstoreClient& store, std::string name);
   ~Netfront() override;
 
-  void SetReceiver(Receiver receiver) { receiver_ = std::move(receiver); }
-  // Called each time the backend connects (to announce the address again: a gratuitous ARP).
-  void SetOnConnected(std::function<void()> on_connected) {
-    on_connected_ = std::move(on_connected);
-  }
-
   // Sends one frame (copied; the pieces may go once this returns). EAGAIN when the TX ring is
-  // full (a completion makes room: tx_space() is woken), ENETDOWN when no backend is
-  // connected, EIO on a broken device, EINVAL for a frame of a bad size.
-  Result<void> Send(std::span<const FramePiece> pieces);
-  WaitQueue& tx_space() { return tx_space_; }
+  // full (a completion makes room: on_tx_space runs), ENETDOWN when no backend is connected,
+  // EIO on a broken device, EINVAL for a frame of a bad size.
+  Result<void> Send(std::span<const FramePiece> pieces) override;
+  const Mac& mac() const override { return mac_; }
+  bool up() const override { return connected_ && !broken_; }
 
   bool connected() const { return connected_; }
-  const xen::MacAddress& mac() const { return mac_; }
-  const NetStats& stats() const { return stats_; }
+  const LinkStats& stats() const { return stats_; }
   const Error* error() const { return broken_ ? &*broken_ : nullptr; }
   const std::string& name() const { return name_; }
 
@@ -108,9 +86,7 @@ class Netfront final : public xen::XenbusDriver {
   xen::DriverMachine& machine_;
   xen::XenstoreClient& store_;
   std::string name_;
-  Receiver receiver_;
-  std::function<void()> on_connected_;
-  xen::MacAddress mac_ = {};
+  Mac mac_ = {};
   DomId backend_{0};
 
   // The connection, from Setup to Teardown.
@@ -128,9 +104,7 @@ class Netfront final : public xen::XenbusDriver {
   bool connected_ = false;
   std::optional<Error> broken_;
 
-  std::unique_ptr<uint8_t[]> frame_;   // kMaxFrame: a received frame, put together
-  NetStats stats_;
-  WaitQueue tx_space_;
+  LinkStats stats_;
 };
 
 }  // namespace skiff::net

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "net/link.h"
 #include "runtime/xen/xen.h"
 extern "C" {
 #include <xen/io/netif.h>
@@ -34,13 +35,6 @@ inline constexpr uint32_t kEthernetHeader = 14;
 static_assert(sizeof(netif_tx_request_t) == 12 && sizeof(netif_tx_response_t) == 4);
 static_assert(sizeof(netif_rx_request_t) == 8 && sizeof(netif_rx_response_t) == 8);
 static_assert(sizeof(netif_extra_info_t) == 8);
-
-// Checksum state of a packet, as the stack sees it.
-enum class Checksum : uint8_t {
-  kComplete,    // every checksum is filled in
-  kBlank,       // the L4 checksum holds only the pseudo-header sum: the other side completes it
-  kValidated,   // (received) the backend already checked it
-};
 
 // One TX slot's data: a grant of a page (of the driver's copy pool) and the bytes from its
 // start.
