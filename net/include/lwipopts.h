@@ -38,7 +38,7 @@
 #define LWIP_ETHERNET                   1
 #define LWIP_ARP                        1
 #define LWIP_ICMP                       1
-#define LWIP_RAW                        0
+#define LWIP_RAW                        1   /* skiff::net::Ping */
 #define LWIP_UDP                        1
 #define LWIP_TCP                        1
 #define LWIP_DHCP                       1

@@ -110,6 +110,10 @@ Result<void> StartDhcp(std::string_view interface);
 // Waits until |interface| ("" for the first) has an address and its link is up.
 Result<InterfaceInfo> WaitForAddress(std::string_view interface, uint64_t deadline);
 
+// Sends one ICMP echo request to |target| and waits for its reply: the round trip in
+// nanoseconds, or ETIMEDOUT at |deadline|.
+Result<uint64_t> Ping(Ipv4 target, uint64_t deadline);
+
 class TcpStream;
 
 // A listening TCP socket.
