@@ -4,6 +4,7 @@ Run by scripts/test after the guest build; SKIFF_BUILD names the guest build fol
 """
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -64,6 +65,11 @@ class BadInput(unittest.TestCase):
         rc, out = sandbox("full", PROBE, "--forward", "8080:10.0.0.1:80")
         self.assertEqual(rc, 2, out)
         self.assertIn("neither a guest's name nor an address on the dom0 bridge", out)
+
+    def test_dhcp_in_dom0_mode(self):
+        rc, out = sandbox("dom0", PROBE, "--dhcp")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("dom0 mode has no dom0 commands, port forwards or DHCP", out)
 
     @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
     def test_no_disk_space(self):
@@ -163,6 +169,86 @@ class FullMode(unittest.TestCase):
         self.assertTrue(sent, out)
         self.assertEqual(proc.returncode, 0, out)
         self.assertIn("[dom0] through the forward", out)
+
+
+# A DHCP client in dom0 that is not dom0: udhcpc in a network namespace, on one end of a veth
+# pair whose other end is a port of xenbr0, as a guest's vif is. Its script prints the lease and
+# puts the address on the interface, and ping then shows that the address works.
+DHCP_CLIENT = r"""
+set -e
+printf '%s\n' '#!/bin/sh' '[ "$1" = bound ] || exit 0' \
+  'echo "lease $ip/$mask router $router lease time $lease"' \
+  'ip addr add "$ip/$mask" dev "$interface"' >/tmp/udhcpc-script
+chmod +x /tmp/udhcpc-script
+modprobe veth
+ip netns add client
+ip link add dhcp0 type veth peer name dhcp1
+ip link set dhcp1 master xenbr0 up
+ip link set dhcp0 netns client
+ip -n client link set dhcp0 address 00:16:3e:77:ff:01 up
+ip netns exec client busybox udhcpc -i dhcp0 -n -q -t 5 -T 2 -s /tmp/udhcpc-script
+ip netns exec client ping -c 1 -W 5 169.254.77.1
+"""
+
+
+class Dhcp(unittest.TestCase):
+    """--dhcp in one full-mode boot: dnsmasq on xenbr0, and a real client's exchange with it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rc, cls.out = sandbox("full", PROBE, "--cmdline", "exit=0", "--dhcp",
+                                  "--cmd", "modprobe udp_diag && ss -Hlunp 'sport = :67' && "
+                                           "echo \"port 53: $(ss -Hln 'sport = :53' | wc -l) "
+                                           "sockets\"",
+                                  "--cmd", DHCP_CLIENT,
+                                  "--cmd", "cat /var/lib/misc/dnsmasq.leases",
+                                  "--cmd", "cat /tmp/dnsmasq.log",
+                                  "--timeout", "120")
+
+    def lease(self):
+        """The address udhcpc was given, from its script's line."""
+        found = re.search(r"^\[dom0\] lease (169\.254\.77\.\d+)/24 router 169\.254\.77\.1 "
+                          r"lease time 3600$", self.out, re.M)
+        self.assertIsNotNone(found, f"no lease line from udhcpc in:\n{self.out}")
+        return found.group(1)
+
+    def test_run_passes(self):
+        self.assertEqual(self.rc, 0, self.out)
+        self.assertIn("sandbox: guest probe: exit status 0", self.out)
+
+    def test_server_is_up_before_any_guest(self):
+        up = self.out.find("sandbox: DHCP server up on xenbr0 (169.254.77.100-169.254.77.199)")
+        started = self.out.find("sandbox: guest probe started")
+        self.assertNotEqual(up, -1, self.out)
+        self.assertNotEqual(started, -1, self.out)
+        self.assertLess(up, started, self.out)
+
+    def test_listens_on_udp_67_on_the_bridge_only(self):
+        # The kernel's word (the socket's bound device, through udp_diag), then dnsmasq's.
+        self.assertRegex(self.out, r"\[dom0\] UNCONN +0 +0 +0\.0\.0\.0%xenbr0:67 +0\.0\.0\.0:\* "
+                                   r"+users:\(\(\"dnsmasq\",")
+        self.assertRegex(self.out, r"\[dom0\] .* DHCP, sockets bound exclusively to interface "
+                                   r"xenbr0\n")
+        self.assertRegex(self.out, r"\[dom0\] .* DHCP, IP range 169\.254\.77\.100 -- "
+                                   r"169\.254\.77\.199, lease time 1h\n")
+
+    def test_serves_no_dns(self):
+        self.assertIn("[dom0] port 53: 0 sockets", self.out)
+        self.assertRegex(self.out, r"\[dom0\] .* dnsmasq\[\d+\]: started, version \S+ "
+                                   r"DNS disabled\n")
+
+    def test_client_gets_a_lease_from_the_pool(self):
+        last = int(self.lease().rsplit(".", 1)[1])
+        self.assertTrue(100 <= last <= 199, f"169.254.77.{last} is outside the pool")
+
+    def test_lease_file_and_log_name_the_client(self):
+        ip = re.escape(self.lease())
+        self.assertRegex(self.out, rf"\[dom0\] \d+ 00:16:3e:77:ff:01 {ip} ")
+        self.assertRegex(self.out, rf"\[dom0\] .*DHCPACK\(xenbr0\) {ip} 00:16:3e:77:ff:01")
+
+    def test_leased_address_reaches_dom0(self):
+        self.lease()
+        self.assertIn("[dom0] 1 packets transmitted, 1 received", self.out)
 
 
 if __name__ == "__main__":

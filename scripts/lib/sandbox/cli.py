@@ -37,13 +37,16 @@ run options:
   --forward HOSTPORT:ADDR:PORT
                      forward 127.0.0.1:HOSTPORT on the host to ADDR:PORT on the dom0 bridge
                      (ADDR in 169.254.77.0/24, or a guest's name)
+  --dhcp             serve DHCP on xenbr0 from dom0 (dnsmasq, started before any guest):
+                     leases 169.254.77.100-199/24 for 1 h, router 169.254.77.1, no DNS;
+                     leases in /var/lib/misc/dnsmasq.leases, log in /tmp/dnsmasq.log
   --timeout S        seconds the guests have to exit (default 60 in full mode, 30 in dom0)
   --log FILE         the whole console log (default: a new file in build/sandbox/)
 """
 
 GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready",
                  "--ramdisk"}
-RUN_OPTIONS = {"--cmd", "--forward", "--timeout", "--log"}
+RUN_OPTIONS = {"--cmd", "--forward", "--timeout", "--log", "--dhcp"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DOM0_CMDLINE_MAX = 1023   # Xen's MAX_GUEST_CMDLINE, less the NUL
 SIZE = re.compile(r"^[0-9]+[KMG]$")
@@ -56,7 +59,7 @@ def _number(opt, text, low, high):
 
 
 def _parse(mode, args):
-    guests, opts = [], {"cmd": [], "forward": [], "timeout": None, "log": None}
+    guests, opts = [], {"cmd": [], "forward": [], "timeout": None, "log": None, "dhcp": False}
     dom0 = {"cmdline": "", "memory": 64}
     i = 0
     while i < len(args):
@@ -73,6 +76,10 @@ def _parse(mode, args):
             if not guests:
                 raise SandboxError("--vif comes before any guest image")
             guests[-1].vifs += 1
+            i += 1
+            continue
+        if arg == "--dhcp":
+            opts["dhcp"] = True
             i += 1
             continue
         if i + 1 >= len(args):
@@ -167,8 +174,8 @@ def main(argv):
             raise SandboxError(f"unknown mode '{mode}': use setup, dom0 or full (see --help)")
         guests, opts, dom0 = _parse(mode, args)
         forwards = _forwards(opts["forward"], guests)
-        if mode == "dom0" and (forwards or opts["cmd"]):
-            raise SandboxError("dom0 mode has no dom0 commands or port forwards (use full)")
+        if mode == "dom0" and (forwards or opts["cmd"] or opts["dhcp"]):
+            raise SandboxError("dom0 mode has no dom0 commands, port forwards or DHCP (use full)")
         if mode == "dom0" and len(dom0["cmdline"]) > DOM0_CMDLINE_MAX:
             raise SandboxError(f"the command line is {len(dom0['cmdline'])} bytes; Xen truncates "
                                f"a dom0's at {DOM0_CMDLINE_MAX} (use full mode)")
@@ -181,8 +188,8 @@ def main(argv):
                 failures = dom0_mode.run(paths, guests[0], dom0["cmdline"], dom0["memory"],
                                          timeout or 30, log)
             else:
-                failures = full_mode.run(paths, guests, opts["cmd"], forwards, timeout or 60,
-                                         log)
+                failures = full_mode.run(paths, guests, opts["cmd"], forwards, opts["dhcp"],
+                                         timeout or 60, log)
     except SandboxError as err:
         say(f"error: {err}")
         return 2

@@ -63,7 +63,7 @@ class Guest:
         return f"/srv/{self.name}-xvd{chr(ord('a') + n)}.img"
 
 
-def _pack_run(guests, commands, forwards, timeout, tmp):
+def _pack_run(guests, commands, forwards, dhcp, timeout, tmp):
     """Writes sandbox/run/ under |tmp| and returns it packed as a cpio archive."""
     run = tmp / "sandbox" / "run"
     (run / "cmds").mkdir(parents=True)
@@ -92,6 +92,8 @@ def _pack_run(guests, commands, forwards, timeout, tmp):
     for n, cmd in enumerate(commands):
         (run / "cmds" / f"{n + 1:02d}").write_text(cmd + "\n")
     (run / "forwards").write_text("".join(f"{p} {a} {q}\n" for p, a, q in forwards))
+    if dhcp:   # dom0's /init starts dnsmasq on the bridge when this file is there
+        (run / "dhcp").write_text("")
     files = subprocess.run(["find", "sandbox"], cwd=tmp, capture_output=True, check=True).stdout
     out = tmp / "run.cpio"
     with open(out, "wb") as f:
@@ -115,6 +117,8 @@ class Report:
             self.stage = words[1]
         elif kind == "done":
             self.done = words[1]
+        elif kind == "dhcp" and words[1:2] == ["up"]:
+            say(f"DHCP server up on {BRIDGE} ({' '.join(words[2:])})")
         elif kind == "error":
             self.failures.append(f"dom0: {line.split(' ', 2)[2]}")
         elif kind == "guest" and len(words) >= 3:
@@ -136,13 +140,13 @@ class Report:
                 self.failures.append(f"dom0 command {int(words[1])} {' '.join(words[3:])}")
 
 
-def run(paths, guests, commands, forwards, timeout, log):
+def run(paths, guests, commands, forwards, dhcp, timeout, log):
     """Boots the sandbox with |guests|; returns a list of failure messages (empty: pass)."""
     need_space(tempfile.gettempdir(), 300 + sum(g.memory for g in guests) // 4,
                "packing the run's initramfs")
     with tempfile.TemporaryDirectory(prefix="skiff-sandbox-") as tmpdir:
         tmp = Path(tmpdir)
-        run_cpio = _pack_run(guests, commands, forwards, timeout, tmp)
+        run_cpio = _pack_run(guests, commands, forwards, dhcp, timeout, tmp)
         initrd = tmp / "initrd.cpio"
         with open(initrd, "wb") as out:
             for part in (paths["dom0"], run_cpio):

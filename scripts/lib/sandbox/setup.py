@@ -22,12 +22,17 @@ MIRROR = "http://deb.debian.org/debian"
 SECURITY = "http://deb.debian.org/debian-security"
 SUITE = "bookworm"
 
-# dom0's userland: the toolstack, and the clients that tests and benchmarks drive from dom0.
+# dom0's userland: the toolstack, and the clients that tests and benchmarks drive from dom0;
+# dnsmasq-base is the DHCP server of --dhcp (its binary only, no service).
 DOM0_PACKAGES = ["busybox", "iproute2", "kmod", "procps", "xenstore-utils", "curl",
-                 "netcat-openbsd", "iperf3", "socat", "bsdextrautils"]
-# Kernel modules dom0 loads (paths under kernel/); modprobe resolves what they need.
+                 "netcat-openbsd", "iperf3", "socat", "bsdextrautils", "dnsmasq-base",
+                 "iputils-ping"]
+# Kernel modules dom0 loads, or its commands may (paths under kernel/); modprobe resolves what
+# they need. veth and udp_diag serve dom0 commands: a DHCP client's link to the bridge, and the
+# device a UDP socket is bound to in `ss`.
 DOM0_MODULES = ["drivers/xen", "net/llc", "net/802", "net/bridge", "drivers/net/xen-netback",
-                "drivers/block/xen-blkback", "drivers/block/loop.ko",
+                "drivers/block/xen-blkback", "drivers/block/loop.ko", "drivers/net/veth.ko",
+                "net/ipv4/inet_diag.ko", "net/ipv4/udp_diag.ko",
                 "drivers/net/ethernet/intel/e1000"]
 # Bulk that dom0 never uses, dropped from its initramfs to keep the boot fast.
 DOM0_TRIM = ["usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info",
