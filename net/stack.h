@@ -26,8 +26,10 @@
 
 namespace skiff::net {
 
-// Starts lwIP (once).
+// Starts lwIP (once) and its timer (again after StopStackTimer).
 void InitStack();
+// Cancels the timer: the host tests' schedulers come and go, lwIP stays.
+void StopStackTimer();
 
 // After Skiff calls into lwIP: arms the stack's timer for lwIP's next timeout, which the call
 // may have brought forward.
@@ -64,7 +66,7 @@ class Interface {
   static err_t Init(struct netif* netif);
   static err_t Output(struct netif* netif, struct pbuf* p);
   static void StatusChanged(struct netif* netif);
-  void Receive(std::span<const FramePiece> pieces, size_t bytes);
+  void Receive(std::span<const FramePiece> pieces, size_t bytes, Checksum checksum);
   Result<void> SendNow(struct pbuf* p);
   void Flush();
   void LinkChanged(bool up);

@@ -3,9 +3,10 @@
 // One vif on the kit's rings, grants and xenbus framework, negotiated as Linux's xen-netfront
 // does (drivers-notes): request-rx-copy (a backend without feature-rx-copy is an error),
 // feature-rx-notify, feature-sg (frames over several slots both ways, never over netback's
-// slot limit), one queue and one event channel, and feature-no-csum-offload=1, so that netback
-// completes blank checksums from dom0 and other guests before they reach us and the stack
-// sends complete ones. No GSO yet.
+// slot limit), one queue and one event channel. It takes what dom0 and other guests send as
+// they make it: checksums left blank (feature-no-csum-offload=0; the receiver is told, and
+// the stack trusts them) and GSO TCPv4 packets of up to 64 KiB (feature-gso-tcpv4), so that
+// dom0 neither sums nor segments for us. What it sends has complete checksums.
 //
 // Buffers are the driver's own pages, granted once and kept: every RX slot has its page,
 // posted again as soon as its frame is copied out, so refilling never waits for the stack;

@@ -26,7 +26,10 @@ namespace skiff::sched {
 namespace {
 
 constexpr size_t kPageSize = 4096;
-constexpr size_t kLoopStackSize = 64 * 1024;
+// The event loop runs event handlers, timers and coroutines, and with them the network
+// stack's whole receive path (netfront, lwIP's input, the sockets' callbacks): 64 KiB was
+// not enough for that under ASan, whose frames are several times larger.
+constexpr size_t kLoopStackSize = 256 * 1024;
 constexpr uint64_t kDefaultMxcsr = 0x1f80;   // all exceptions masked, round to nearest
 constexpr uint64_t kDefaultFpuControl = 0x37f;
 

@@ -94,7 +94,8 @@ class NetfrontTest : public SchedulerTest {
     EXPECT_EQ(FrontKey("request-rx-copy"), "1");
     EXPECT_EQ(FrontKey("feature-rx-notify"), "1");
     EXPECT_EQ(FrontKey("feature-sg"), "1");
-    EXPECT_EQ(FrontKey("feature-no-csum-offload"), "1");
+    EXPECT_EQ(FrontKey("feature-no-csum-offload"), "0");
+    EXPECT_EQ(FrontKey("feature-gso-tcpv4"), "1");
     EvtchnPort port{static_cast<uint32_t>(std::stoul(FrontKey("event-channel")))};
     char* tx = machine_.Map(std::stoul(FrontKey("tx-ring-ref")), true);
     char* rx = machine_.Map(std::stoul(FrontKey("rx-ring-ref")), true);

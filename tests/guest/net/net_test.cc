@@ -162,6 +162,12 @@ void Source(net::TcpListener& listener, uint64_t total) {
   char hex[65];
   sha.Finish(hex);
   printf("source: %llu bytes sha256 %s\n", (unsigned long long)total, hex);
+  // The guest ends with main, so it waits until dom0 has everything: dom0 closes its side
+  // once it has read the end of the stream.
+  Check(stream->ShutdownWrite().ok(), "the end of the stream goes to dom0");
+  uint8_t byte;
+  skiff::Result<size_t> end = stream->Read({&byte, 1}, skiff::Now() + 600 * kSecond);
+  Check(end && *end == 0, "dom0 read it all and closed");
 }
 
 }  // namespace
