@@ -128,7 +128,11 @@ void Interface::StatusChanged(struct netif* netif) {
 // but input runs to its end in this call, so the netif's flags are set for this frame alone.
 // The IP header's own sum is always complete, and always checked.
 void Interface::Receive(std::span<const FramePiece> pieces, size_t bytes, Checksum checksum) {
-  struct pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(bytes), PBUF_POOL);   // <= 0xffff
+  // A frame of one MTU takes a pool pbuf; a GSO packet (up to 64 KiB), or one that finds the
+  // pool empty, one piece of the heap: a pool of 1.5 KiB pbufs would run dry after a few.
+  auto size = static_cast<u16_t>(bytes);   // <= 0xffff
+  struct pbuf* p = bytes <= PBUF_POOL_BUFSIZE ? pbuf_alloc(PBUF_RAW, size, PBUF_POOL) : nullptr;
+  if (p == nullptr) p = pbuf_alloc(PBUF_RAW, size, PBUF_RAM);
   if (p == nullptr) {
     rx_no_memory_++;
     return;

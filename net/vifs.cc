@@ -147,21 +147,18 @@ void InitNet(const char* ip, const char* netmask, const char* gw) {
   // The vifs there at boot are up for main, as Linux's are for init.
   uint64_t deadline = Now() + kBootWait;
   for (const xen::XenbusDevice& device : *at_boot) {
-    xen::XenbusFrontend* frontend = nullptr;
-    while ((frontend = bus->Find(device.id)) == nullptr && Now() < deadline) SleepFor(1'000'000);
-    if (frontend == nullptr) continue;   // the bus said why
     // The frontend says Connected first (XenbusOptions::connect_first); the link is up once
     // netback has followed.
-    Result<void> up = frontend->WaitFor(xen::XenbusState::kConnected, deadline);
+    Result<xen::XenbusFrontend*> up = bus->WaitConnected(device.id, deadline);
     Interface* interface = nullptr;
     for (Vif& vif : *vifs) {
       if (vif.id == device.id) interface = vif.interface;
     }
     while (up && interface != nullptr && !netif_is_link_up(interface->netif()) &&
-           frontend->error() == nullptr) {
+           (*up)->error() == nullptr) {
       if (!interface->changes().WaitUntil(deadline)) up = MakeError(ETIMEDOUT, "timed out");
     }
-    if (!up && up.error().code == ETIMEDOUT && frontend->error() == nullptr) {
+    if (!up && up.error().code == ETIMEDOUT) {   // a failed one has said why
       xen::ConsolePrint("skiff: net: %s did not connect in %llu s; main starts without it\n",
                         device.node.c_str(),
                         static_cast<unsigned long long>(kBootWait / 1'000'000'000));

@@ -69,15 +69,12 @@ void InitDisks() {
   // The disks there at boot are there for main, as Linux's are for init.
   uint64_t deadline = Now() + kBootWait;
   for (const xen::XenbusDevice& device : *at_boot) {
-    xen::XenbusFrontend* frontend = nullptr;
-    while ((frontend = bus->Find(device.id)) == nullptr && Now() < deadline) SleepFor(1'000'000);
-    if (frontend == nullptr) continue;   // the bus said why
-    Result<void> up = frontend->WaitFor(xen::XenbusState::kConnected, deadline);
-    if (!up && up.error().code == ETIMEDOUT && frontend->error() == nullptr) {
+    Result<xen::XenbusFrontend*> up = bus->WaitConnected(device.id, deadline);
+    if (!up && up.error().code == ETIMEDOUT) {   // a failed one has said why
       xen::ConsolePrint("skiff: disks: %s did not connect in %llu s; main starts without it\n",
                         device.node.c_str(),
                         static_cast<unsigned long long>(kBootWait / 1'000'000'000));
-    }   // a failed frontend has said why
+    }
   }
 }
 

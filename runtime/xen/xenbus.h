@@ -203,6 +203,10 @@ class XenbusBus {
 
   // The frontend of device/<type>/<id>, or null.
   XenbusFrontend* Find(std::string_view id);
+  // Waits until device |id|'s frontend is there and Connected: for the devices there at boot,
+  // which the app expects ready. ETIMEDOUT at |deadline|; EIO if it failed (the bus's
+  // callbacks have said why).
+  Result<XenbusFrontend*> WaitConnected(std::string_view id, uint64_t deadline);
   size_t size() const { return devices_.size(); }
 
  private:

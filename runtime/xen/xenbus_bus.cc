@@ -46,6 +46,22 @@ XenbusFrontend* XenbusBus::Find(std::string_view id) {
   return it == devices_.end() ? nullptr : it->second.frontend.get();
 }
 
+Result<XenbusFrontend*> XenbusBus::WaitConnected(std::string_view id, uint64_t deadline) {
+  XenbusFrontend* frontend = nullptr;
+  while ((frontend = Find(id)) == nullptr) {
+    if (Now() >= deadline) return MakeError(ETIMEDOUT, "device/%s/%.*s did not appear in time",
+                                            type_.c_str(), static_cast<int>(id.size()), id.data());
+    SleepFor(1'000'000);
+  }
+  Result<void> up = frontend->WaitFor(XenbusState::kConnected, deadline);
+  if (up) return frontend;
+  if (frontend->error() != nullptr || up.error().code != ETIMEDOUT) {
+    return MakeError(EIO, "device/%s/%.*s failed", type_.c_str(), static_cast<int>(id.size()),
+                     id.data());
+  }
+  return up.error();
+}
+
 // Any change under device/<type> (a device's node made or removed, or one of its keys,
 // including the frontends' own state writes) makes it list the devices again.
 void XenbusBus::Run() {
