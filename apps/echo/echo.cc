@@ -54,9 +54,9 @@ std::string Counters() {
   char line[512];
   for (const net::InterfaceInfo& i : net::ListInterfaces()) {
     snprintf(line, sizeof(line),
-             "%s %s link %s rx %llu packets %llu bytes %llu errors %llu drops %llu no-memory "
-             "tx %llu packets %llu bytes %llu errors %llu drops %llu ring-full %llu queue-drops "
-             "connects %llu%s%s\n",
+             "%s %s link %s rx-packets %llu rx-bytes %llu rx-errors %llu rx-drops %llu "
+             "rx-no-memory %llu tx-packets %llu tx-bytes %llu tx-errors %llu tx-drops %llu "
+             "tx-ring-full %llu tx-queue-drops %llu connects %llu%s%s\n",
              i.name.c_str(), i.address.ToString().c_str(), i.link_up ? "up" : "down",
              (unsigned long long)i.link.rx_packets, (unsigned long long)i.link.rx_bytes,
              (unsigned long long)i.link.rx_errors, (unsigned long long)i.link.rx_drops,

@@ -216,6 +216,8 @@ class Network(unittest.TestCase):
                 before, after = self.counter("before", *counter), self.counter("after", *counter)
                 self.assertGreaterEqual(after - before, ROUNDS, counter)
         self.assertLine("[dom0] still serving: alive")
+        self.assertEqual(self.counter("after", "eth0", "rx-errors"), 0)
+        self.assertNotIn("broken", re.search(r"^\[dom0\] after eth0 .*$", self.out, re.M).group(0))
 
     def test_serves_again_after_network_detach_and_attach(self):
         self.assertLine("[dom0] before detach: before")
