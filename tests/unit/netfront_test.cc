@@ -50,8 +50,15 @@ class NetfrontTest : public SchedulerTest {
       if (tx_backend_) tx_backend_->Kick();
       if (rx_backend_) rx_backend_->Kick();
     };
-    driver_.SetReceiver([this](std::span<const uint8_t> frame, Checksum checksum) {
-      received_.emplace_back(frame.begin(), frame.end());
+    driver_.SetReceiver([this](std::span<const FramePiece> pieces, size_t bytes,
+                               Checksum checksum) {
+      std::vector<uint8_t> frame;
+      for (const FramePiece& piece : pieces) {
+        const auto* data = static_cast<const uint8_t*>(piece.data);
+        frame.insert(frame.end(), data, data + piece.size);
+      }
+      EXPECT_EQ(frame.size(), bytes);
+      received_.push_back(std::move(frame));
       checksums_.push_back(checksum);
     });
   }
