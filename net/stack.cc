@@ -164,7 +164,9 @@ Result<void> Interface::SendNow(struct pbuf* p) {
 }
 
 // Frames go to the device at once; those it has no room for wait in order, as in Linux's
-// device queue, and go when it has.
+// device queue, and go when it has. A full queue refuses the frame with ERR_MEM: TCP keeps
+// the segment and sends it on its next output (the next ACK), rather than waiting for a
+// retransmission timeout, and UDP's sender is told (ENOMEM).
 err_t Interface::Output(struct netif* netif, struct pbuf* p) {
   auto* self = static_cast<Interface*>(netif->state);
   if (self->tx_queue_.empty()) {
@@ -174,7 +176,7 @@ err_t Interface::Output(struct netif* netif, struct pbuf* p) {
   }
   if (self->tx_queue_.size() >= kTxQueue) {
     self->tx_queue_drops_++;
-    return ERR_OK;   // dropped, as a full Linux queue does: TCP sends it again
+    return ERR_MEM;
   }
   pbuf_ref(p);
   self->tx_queue_.push_back(p);

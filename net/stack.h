@@ -44,7 +44,7 @@ inline Ipv4 FromLwip(const ip4_addr_t& ip) { return Ipv4::FromHostOrder(lwip_nto
 // An lwIP netif over a link: eth0, eth1... in the order they are added.
 class Interface {
  public:
-  static constexpr size_t kTxQueue = 512;   // frames waiting for room on the device
+  static constexpr size_t kTxQueue = 1024;   // frames waiting for room on the device
 
   Interface(Link& link, std::string name);
   ~Interface();

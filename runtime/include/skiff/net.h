@@ -86,7 +86,7 @@ struct InterfaceInfo {
   LinkStats link;
   uint64_t rx_no_memory = 0;   // received frames dropped for want of a buffer
   uint64_t tx_queued = 0;      // frames that waited in the queue for room on the device
-  uint64_t tx_queue_drops = 0; // frames dropped because that queue was full
+  uint64_t tx_queue_drops = 0; // frames refused because that queue was full
 };
 
 // The stack's own counters (all interfaces): what it dropped and why.
