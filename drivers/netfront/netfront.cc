@@ -47,14 +47,16 @@ Result<void> Netfront::Setup(const xen::XenbusDevice& device) {
                      device.backend.c_str());
   }
   mac_ = TRY(xen::ReadMac(store_, device.node + "/mac"));
-  if (Result<void> made = MakeRings(device); !made) {
+  // Split event channels, as Linux's netfront takes them when netback offers them: a TX
+  // completion does not make the driver look at the RX ring, nor the other way round.
+  bool split = TRY(xen::ReadBackendFeature(store_, device, "feature-split-event-channels"));
+  if (Result<void> made = MakeRings(device, split); !made) {
     Release();
     return made;
   }
-  std::pair<std::string, std::string> keys[] = {
+  std::vector<std::pair<std::string, std::string>> keys = {
       {"tx-ring-ref", std::to_string(tx_ring_page_.ref.value)},
       {"rx-ring-ref", std::to_string(rx_ring_page_.ref.value)},
-      {"event-channel", std::to_string(port_->value)},
       {"request-rx-copy", "1"},
       {"feature-rx-notify", "1"},
       {"feature-sg", "1"},
@@ -64,6 +66,12 @@ Result<void> Netfront::Setup(const xen::XenbusDevice& device) {
       {"feature-no-csum-offload", "0"},
       {"feature-gso-tcpv4", "1"},
   };
+  if (split) {
+    keys.push_back({"event-channel-tx", std::to_string(tx_port_->value)});
+    keys.push_back({"event-channel-rx", std::to_string(rx_port_->value)});
+  } else {
+    keys.push_back({"event-channel", std::to_string(tx_port_->value)});
+  }
   if (Result<void> written = xen::WriteFrontendKeys(store_, device, keys); !written) {
     Release();
     return written;
@@ -71,7 +79,7 @@ Result<void> Netfront::Setup(const xen::XenbusDevice& device) {
   return {};
 }
 
-Result<void> Netfront::MakeRings(const xen::XenbusDevice& device) {
+Result<void> Netfront::MakeRings(const xen::XenbusDevice& device, bool split) {
   tx_ring_page_ = TRY(GrantedPage(device.backend_id, false));
   rx_ring_page_ = TRY(GrantedPage(device.backend_id, false));
   tx_.emplace(TRY(TxRing::Init(tx_ring_page_.data, 0, name_ + " tx")));
@@ -89,7 +97,16 @@ Result<void> Netfront::MakeRings(const xen::XenbusDevice& device) {
   TRY(rx_->Push());   // the backend looks once connected
   rx_cons_ = 0;
   rx_posted_ = count;
-  port_ = TRY(machine_.OpenChannel(device.backend_id, [this] { OnEvent(); }));
+  if (split) {
+    tx_port_ = TRY(machine_.OpenChannel(device.backend_id, [this] { OnTxEvent(); }));
+    rx_port_ = TRY(machine_.OpenChannel(device.backend_id, [this] { OnRxEvent(); }));
+  } else {
+    tx_port_ = TRY(machine_.OpenChannel(device.backend_id, [this] {
+      OnTxEvent();
+      OnRxEvent();
+    }));
+    rx_port_ = tx_port_;
+  }
   return {};
 }
 
@@ -101,7 +118,8 @@ Result<void> Netfront::Connected(const xen::XenbusDevice&) {
            "netfront: %s: %02x:%02x:%02x:%02x:%02x:%02x, %zu receive buffers\n", name_.c_str(),
            mac_[0], mac_[1], mac_[2], mac_[3], mac_[4], mac_[5], rx_pages_.size());
   machine_.Report(line);
-  machine_.Notify(*port_);
+  machine_.Notify(*tx_port_);
+  if (rx_port_ != tx_port_) machine_.Notify(*rx_port_);
   if (on_link_change_) on_link_change_(true);
   return {};
 }
@@ -115,8 +133,10 @@ void Netfront::Teardown(const xen::XenbusDevice&) {
 
 void Netfront::Release() {
   connected_ = false;
-  if (port_) machine_.CloseChannel(*port_);
-  port_.reset();
+  if (rx_port_ && rx_port_ != tx_port_) machine_.CloseChannel(*rx_port_);
+  if (tx_port_) machine_.CloseChannel(*tx_port_);
+  tx_port_.reset();
+  rx_port_.reset();
   tx_.reset();
   rx_.reset();
   for (Page* page : {&tx_ring_page_, &rx_ring_page_}) {
@@ -191,7 +211,7 @@ Result<void> Netfront::Send(std::span<const FramePiece> pieces) {
     Fail(notify.error());
     return MakeError(EIO, "%s", notify.error().message.c_str());
   }
-  if (*notify) machine_.Notify(*port_);
+  if (*notify) machine_.Notify(*tx_port_);
   stats_.tx_packets++;
   stats_.tx_bytes += bytes;
   return {};
@@ -199,10 +219,12 @@ Result<void> Netfront::Send(std::span<const FramePiece> pieces) {
 
 // ---- Events.
 
-void Netfront::OnEvent() {
-  if (!tx_ || broken_) return;
-  ReapTx();
-  if (!broken_) ReadRx();
+void Netfront::OnTxEvent() {
+  if (tx_ && !broken_) ReapTx();
+}
+
+void Netfront::OnRxEvent() {
+  if (rx_ && !broken_) ReadRx();
 }
 
 void Netfront::ReapTx() {
@@ -292,7 +314,7 @@ void Netfront::Repost(uint32_t count) {
   }
   Result<bool> notify = rx_->Push();
   if (!notify) return Fail(notify.error());
-  if (*notify) machine_.Notify(*port_);
+  if (*notify) machine_.Notify(*rx_port_);
 }
 
 void Netfront::Fail(const Error& error) {

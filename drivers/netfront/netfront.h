@@ -3,7 +3,7 @@
 // One vif on the kit's rings, grants and xenbus framework, negotiated as Linux's xen-netfront
 // does (drivers-notes): request-rx-copy (a backend without feature-rx-copy is an error),
 // feature-rx-notify, feature-sg (frames over several slots both ways, never over netback's
-// slot limit), one queue and one event channel. It takes what dom0 and other guests send as
+// slot limit), one queue, and split event channels when netback offers them. It takes what dom0 and other guests send as
 // they make it: checksums left blank (feature-no-csum-offload=0; the receiver is told, and
 // the stack trusts them) and GSO TCPv4 packets of up to 64 KiB (feature-gso-tcpv4), so that
 // dom0 neither sums nor segments for us. What it sends has complete checksums.
@@ -74,10 +74,11 @@ class Netfront final : public xen::XenbusDriver, public Link {
     GrantRef ref;
   };
 
-  Result<void> MakeRings(const xen::XenbusDevice& device);
+  Result<void> MakeRings(const xen::XenbusDevice& device, bool split);
   Result<Page> GrantedPage(DomId backend, bool readonly);
   void Release();
-  void OnEvent();
+  void OnTxEvent();
+  void OnRxEvent();
   void ReapTx();
   void ReadRx();
   void Deliver(const RxPacket& packet);
@@ -94,7 +95,7 @@ class Netfront final : public xen::XenbusDriver, public Link {
   std::optional<TxRing> tx_;
   std::optional<RxRing> rx_;
   Page tx_ring_page_, rx_ring_page_;
-  std::optional<EvtchnPort> port_;
+  std::optional<EvtchnPort> tx_port_, rx_port_;   // the same port unless split
   std::vector<Page> tx_pages_;        // by TX id: made on first use, kept
   std::vector<uint16_t> tx_free_;     // TX ids not in flight
   std::vector<bool> tx_in_flight_;    // by TX id: the same, for checking a response at once

@@ -80,8 +80,9 @@ class NetfrontTest : public SchedulerTest {
     return it == xenstored_.nodes.end() ? "" : it->second.value;
   }
 
-  void Start(bool rx_copy = true) {
+  void Start(bool rx_copy = true, bool split = false) {
     xenstored_.Put(std::string(kBackend) + "/feature-rx-copy", rx_copy ? "1" : "0");
+    if (split) xenstored_.Put(std::string(kBackend) + "/feature-split-event-channels", "1");
     xenstored_.Put(std::string(kBackend) + "/state", "2");
     frontend_.emplace(*client_, device_, driver_, xen::XenbusOptions{.connect_first = true, .failed = {}});
     ASSERT_TRUE(frontend_->Start().ok());
@@ -96,12 +97,18 @@ class NetfrontTest : public SchedulerTest {
     EXPECT_EQ(FrontKey("feature-sg"), "1");
     EXPECT_EQ(FrontKey("feature-no-csum-offload"), "0");
     EXPECT_EQ(FrontKey("feature-gso-tcpv4"), "1");
-    EvtchnPort port{static_cast<uint32_t>(std::stoul(FrontKey("event-channel")))};
+    bool split = !FrontKey("event-channel-tx").empty();
+    EXPECT_EQ(split, FrontKey("event-channel").empty()) << "one channel or two, not both";
+    EvtchnPort tx_port{static_cast<uint32_t>(
+        std::stoul(FrontKey(split ? "event-channel-tx" : "event-channel")))};
+    EvtchnPort rx_port{static_cast<uint32_t>(
+        std::stoul(FrontKey(split ? "event-channel-rx" : "event-channel")))};
+    EXPECT_EQ(split, tx_port != rx_port);
     char* tx = machine_.Map(std::stoul(FrontKey("tx-ring-ref")), true);
     char* rx = machine_.Map(std::stoul(FrontKey("rx-ring-ref")), true);
-    tx_backend_ = std::make_unique<TxBackend>(&platform_, port, tx, 0,
+    tx_backend_ = std::make_unique<TxBackend>(&platform_, tx_port, tx, 0,
                                               [this](const netif_tx_request_t& r) { return Take(r); });
-    rx_backend_ = std::make_unique<RxBackend>(&platform_, port, rx, 0,
+    rx_backend_ = std::make_unique<RxBackend>(&platform_, rx_port, rx, 0,
                                               [](const netif_rx_request_t&) {
                                                 ADD_FAILURE() << "RX buffers are held";
                                                 return netif_rx_response_t{};
@@ -225,6 +232,26 @@ TEST_F(NetfrontTest, ReceivesFramesAndChainsThatArriveInParts) {
   EXPECT_EQ(checksums_[0], Checksum::kValidated);
   EXPECT_EQ(checksums_[1], Checksum::kBlank);
   EXPECT_EQ(driver_.stats().rx_packets, 2u);
+}
+
+// netback offers split event channels (Linux's does by default): one for TX, one for RX.
+TEST_F(NetfrontTest, SplitEventChannelsCarryEachRingsEvents) {
+  Start(/*rx_copy=*/true, /*split=*/true);
+  Connect();
+  std::vector<uint8_t> frame = Frame(1514, 7);
+  FramePiece piece[] = {{frame.data(), frame.size()}};
+  ASSERT_TRUE(driver_.Send(piece).ok());
+  Deliver(Frame(60, 8));
+  Settle();
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0], frame);
+  ASSERT_EQ(received_.size(), 1u);
+  EXPECT_EQ(received_[0], Frame(60, 8));
+  for (int i = 0; i < 300; i++) {   // more than the TX ring: completions come on the TX port
+    ASSERT_TRUE(driver_.Send(piece).ok()) << i;
+    Settle();
+  }
+  EXPECT_EQ(sent_.size(), 301u);
 }
 
 TEST_F(NetfrontTest, BuffersArePostedAgainSoTrafficNeverStalls) {
