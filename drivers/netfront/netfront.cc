@@ -113,10 +113,11 @@ Result<void> Netfront::MakeRings(const xen::XenbusDevice& device, bool split) {
 Result<void> Netfront::Connected(const xen::XenbusDevice&) {
   connected_ = true;
   stats_.connects++;
-  char line[128];
+  char line[160];
   snprintf(line, sizeof(line),
-           "netfront: %s: %02x:%02x:%02x:%02x:%02x:%02x, %zu receive buffers\n", name_.c_str(),
-           mac_[0], mac_[1], mac_[2], mac_[3], mac_[4], mac_[5], rx_pages_.size());
+           "netfront: %s: %02x:%02x:%02x:%02x:%02x:%02x, %zu receive buffers%s\n", name_.c_str(),
+           mac_[0], mac_[1], mac_[2], mac_[3], mac_[4], mac_[5], rx_pages_.size(),
+           rx_port_ != tx_port_ ? ", split event channels" : "");
   machine_.Report(line);
   machine_.Notify(*tx_port_);
   if (rx_port_ != tx_port_) machine_.Notify(*rx_port_);
