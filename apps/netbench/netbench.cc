@@ -5,13 +5,16 @@
 //   UDP port 7     an echo (RFC 862): each datagram goes back to its sender, for round trips.
 //
 // Prints "netbench: ready" once both listen, then a line per iperf3 test. The address is the
-// runtime's (skiff.ip=, or DHCP).
+// runtime's (skiff.ip=, or DHCP). Exits 0 when a line is typed on its console or when
+// xenstore's data/stop (under the guest's own path) is written: how a benchmark ends it.
 #include <stdio.h>
 
 #include <span>
+#include <string_view>
 
 #include "apps/netbench/iperf_protocol.h"
 #include "apps/netbench/iperf_server.h"
+#include "runtime/xen/xenstore.h"
 #include "skiff/coro.h"
 #include "skiff/net.h"
 #include "skiff/sched.h"
@@ -22,6 +25,7 @@ namespace {
 
 constexpr uint16_t kEchoPort = 7;
 constexpr uint64_t kAddressWait = 30'000'000'000;
+constexpr const char* kStopKey = "data/stop";
 
 skiff::Co<> EchoUdp(net::UdpSocket socket) {
   uint8_t buffer[65536];   // above UDP's largest datagram, 65,507 bytes: never truncated
@@ -31,6 +35,22 @@ skiff::Co<> EchoUdp(net::UdpSocket socket) {
     if (!n) continue;
     // A reply that finds no memory is a lost datagram, as on any network.
     (void)socket.SendTo(from, std::span<const uint8_t>(buffer, *n));
+  }
+}
+
+// Sets |*typed| and signals |stop| at the first line typed on the console. A console without
+// input (stdin at its end) never stops the guest.
+void StopOnConsoleLine(bool* typed, skiff::Event& stop) {
+  auto reader = skiff::Spawn([typed, &stop] {
+    char line[128];
+    if (fgets(line, sizeof(line), stdin) == nullptr) return;
+    *typed = true;
+    stop.Signal();
+  }, {.name = "stop-on-line"});
+  if (reader) {
+    skiff::Detach(*reader);
+  } else {
+    printf("netbench: the console reader: %s\n", reader.error().message.c_str());
   }
 }
 
@@ -57,7 +77,20 @@ int main() {
   skiff::Start(EchoUdp(std::move(*echo)));
   printf("netbench: iperf3 on TCP port %u, UDP echo on port %u, at %s\n",
          netbench::iperf::kPort, kEchoPort, eth->address.ToString().c_str());
+  skiff::Event stop;
+  bool typed = false;
+  StopOnConsoleLine(&typed, stop);
+  auto store = skiff::xen::Xenstore();
+  bool watching = false;
+  if (store) {
+    auto watch = (*store)->Watch(kStopKey, [&stop](std::string_view) { stop.Signal(); });
+    watching = watch.ok();
+    if (!watch) printf("netbench: watching %s: %s\n", kStopKey, watch.error().message.c_str());
+  } else {
+    printf("netbench: xenstore: %s\n", store.error().message.c_str());
+  }
   printf("netbench: ready\n");
-  skiff::Event never;
-  never.Wait();
+  while (!typed && !(watching && (*store)->Read(kStopKey).ok())) stop.Wait();
+  printf("netbench: told to stop\n");
+  return 0;
 }

@@ -61,6 +61,11 @@ class BadInput(unittest.TestCase):
         self.assertEqual(rc, 2, out)
         self.assertIn("--ramdisk is a guest option", out)
 
+    def test_missing_dom0_file(self):
+        rc, out = sandbox("full", PROBE, "--file", "no/such/program")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--file 'no/such/program': no such file", out)
+
     def test_forward_outside_the_bridge(self):
         rc, out = sandbox("full", PROBE, "--forward", "8080:10.0.0.1:80")
         self.assertEqual(rc, 2, out)
@@ -112,11 +117,18 @@ class Dom0Mode(unittest.TestCase):
 
 class FullMode(unittest.TestCase):
     def test_backends_reach_initwait(self):
-        # The vif and vbd hotplug scripts are slow on a busy host: room for them.
-        rc, out = sandbox("full", PROBE, "--cmdline", "backends", "--vif", "--disk", "16M",
-                          "--cmd", "xenstore-read /local/domain/$(xl domid probe)/name",
-                          "--timeout", "120")
+        # The vif and vbd hotplug scripts are slow on a busy host: room for them. The same run
+        # has dom0 run a program of the host's, handed over with --file.
+        with tempfile.TemporaryDirectory() as tmp:
+            program = Path(tmp) / "from-the-host"
+            program.write_text("#!/bin/sh\necho \"ran in dom0: $*\"\n")
+            program.chmod(0o755)
+            rc, out = sandbox("full", PROBE, "--cmdline", "backends", "--vif", "--disk", "16M",
+                              "--cmd", "xenstore-read /local/domain/$(xl domid probe)/name",
+                              "--file", program, "--cmd", "/sandbox/run/files/from-the-host a b",
+                              "--timeout", "120")
         self.assertEqual(rc, 0, out)
+        self.assertIn("[dom0] ran in dom0: a b", out)
         self.assertRegex(out, r"\[probe\] probe: vif/0 backend /local/domain/0/backend/vif/\d+/0 "
                               r"state 2 \(InitWait\)")
         self.assertRegex(out, r"\[probe\] probe: vbd/51712 backend "

@@ -34,6 +34,8 @@ guest options (full mode; they apply to the IMAGE before them):
 run options:
   --cmd COMMAND      run COMMAND (bash) in dom0 once the guests are up; repeatable, in order;
                      its output comes back as "[dom0] ..."
+  --file FILE        copy a host file into dom0 as /sandbox/run/files/NAME (its file name),
+                     for the commands, e.g. a static program; repeatable
   --forward HOSTPORT:ADDR:PORT
                      forward 127.0.0.1:HOSTPORT on the host to ADDR:PORT on the dom0 bridge
                      (ADDR in 169.254.77.0/24, or a guest's name)
@@ -46,7 +48,7 @@ run options:
 
 GUEST_OPTIONS = {"--name", "--memory", "--vcpus", "--cmdline", "--vif", "--disk", "--ready",
                  "--ramdisk"}
-RUN_OPTIONS = {"--cmd", "--forward", "--timeout", "--log", "--dhcp"}
+RUN_OPTIONS = {"--cmd", "--file", "--forward", "--timeout", "--log", "--dhcp"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DOM0_CMDLINE_MAX = 1023   # Xen's MAX_GUEST_CMDLINE, less the NUL
 SIZE = re.compile(r"^[0-9]+[KMG]$")
@@ -59,7 +61,8 @@ def _number(opt, text, low, high):
 
 
 def _parse(mode, args):
-    guests, opts = [], {"cmd": [], "forward": [], "timeout": None, "log": None, "dhcp": False}
+    guests, opts = [], {"cmd": [], "file": [], "forward": [], "timeout": None, "log": None,
+                        "dhcp": False}
     dom0 = {"cmdline": "", "memory": 64}
     i = 0
     while i < len(args):
@@ -129,6 +132,12 @@ def _parse(mode, args):
     names = [g.name for g in guests]
     if len(set(names)) != len(names):
         raise SandboxError(f"two guests share a name ({', '.join(names)}): give them --name")
+    for f in opts["file"]:
+        if not Path(f).is_file():
+            raise SandboxError(f"--file '{f}': no such file")
+    file_names = [Path(f).name for f in opts["file"]]
+    if len(set(file_names)) != len(file_names):
+        raise SandboxError(f"two --file files share a name ({', '.join(file_names)})")
     return guests, opts, dom0
 
 
@@ -174,8 +183,9 @@ def main(argv):
             raise SandboxError(f"unknown mode '{mode}': use setup, dom0 or full (see --help)")
         guests, opts, dom0 = _parse(mode, args)
         forwards = _forwards(opts["forward"], guests)
-        if mode == "dom0" and (forwards or opts["cmd"] or opts["dhcp"]):
-            raise SandboxError("dom0 mode has no dom0 commands, port forwards or DHCP (use full)")
+        if mode == "dom0" and (forwards or opts["cmd"] or opts["file"] or opts["dhcp"]):
+            raise SandboxError("dom0 mode has no dom0 commands, files, port forwards or DHCP "
+                               "(use full)")
         if mode == "dom0" and len(dom0["cmdline"]) > DOM0_CMDLINE_MAX:
             raise SandboxError(f"the command line is {len(dom0['cmdline'])} bytes; Xen truncates "
                                f"a dom0's at {DOM0_CMDLINE_MAX} (use full mode)")
@@ -189,7 +199,7 @@ def main(argv):
                                          timeout or 30, log)
             else:
                 failures = full_mode.run(paths, guests, opts["cmd"], forwards, opts["dhcp"],
-                                         timeout or 60, log)
+                                         timeout or 60, log, files=opts["file"])
     except SandboxError as err:
         say(f"error: {err}")
         return 2

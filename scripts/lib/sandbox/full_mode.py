@@ -1,8 +1,9 @@
 """full mode: Xen, Debian's PV dom0 with the toolstack, and the guests as PVH domUs via xl.
 
-The host packs the run (guest images, xl configs, disks, dom0 commands) into a small cpio
-that is appended to the cached dom0 initramfs; dom0's /sandbox/run-guests carries it out and
-reports with "@sandbox" lines, which this module reads from the serial console.
+The host packs the run (guest images, xl configs, disks, dom0 commands and the files they use)
+into a small cpio that is appended to the cached dom0 initramfs; dom0's /sandbox/run-guests
+carries it out and reports with "@sandbox" lines, which this module reads from the serial
+console.
 """
 
 import shlex
@@ -63,10 +64,13 @@ class Guest:
         return f"/srv/{self.name}-xvd{chr(ord('a') + n)}.img"
 
 
-def _pack_run(guests, commands, forwards, dhcp, timeout, tmp):
+def _pack_run(guests, commands, forwards, dhcp, timeout, tmp, files=()):
     """Writes sandbox/run/ under |tmp| and returns it packed as a cpio archive."""
     run = tmp / "sandbox" / "run"
     (run / "cmds").mkdir(parents=True)
+    (run / "files").mkdir()
+    for f in files:   # files for the dom0 commands, keeping their mode (a program stays one)
+        shutil.copy(f, run / "files" / Path(f).name)
     names = " ".join(shlex.quote(g.name) for g in guests)
     (run / "spec").write_text(f"TIMEOUT={int(timeout)}\nGUESTS=({names})\n")
     for g in guests:
@@ -94,10 +98,10 @@ def _pack_run(guests, commands, forwards, dhcp, timeout, tmp):
     (run / "forwards").write_text("".join(f"{p} {a} {q}\n" for p, a, q in forwards))
     if dhcp:   # dom0's /init starts dnsmasq on the bridge when this file is there
         (run / "dhcp").write_text("")
-    files = subprocess.run(["find", "sandbox"], cwd=tmp, capture_output=True, check=True).stdout
+    listing = subprocess.run(["find", "sandbox"], cwd=tmp, capture_output=True, check=True).stdout
     out = tmp / "run.cpio"
     with open(out, "wb") as f:
-        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tmp, input=files, stdout=f,
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tmp, input=listing, stdout=f,
                        check=True)
     return out
 
@@ -140,13 +144,13 @@ class Report:
                 self.failures.append(f"dom0 command {int(words[1])} {' '.join(words[3:])}")
 
 
-def run(paths, guests, commands, forwards, dhcp, timeout, log):
+def run(paths, guests, commands, forwards, dhcp, timeout, log, files=()):
     """Boots the sandbox with |guests|; returns a list of failure messages (empty: pass)."""
     need_space(tempfile.gettempdir(), 300 + sum(g.memory for g in guests) // 4,
                "packing the run's initramfs")
     with tempfile.TemporaryDirectory(prefix="skiff-sandbox-") as tmpdir:
         tmp = Path(tmpdir)
-        run_cpio = _pack_run(guests, commands, forwards, dhcp, timeout, tmp)
+        run_cpio = _pack_run(guests, commands, forwards, dhcp, timeout, tmp, files)
         initrd = tmp / "initrd.cpio"
         with open(initrd, "wb") as out:
             for part in (paths["dom0"], run_cpio):

@@ -13,6 +13,11 @@ the sandbox shows it as "[peer] ..."), prints "skiff: exit status N" with the pr
 sandbox's exit contract; a Linux guest has no xenstore client, so the console line is its word)
 and powers off.
 
+The archive may carry more files, such as a dynamically linked program from a Debian root
+with the shared objects it needs (dynamic_program(): the peer of `scripts/bench net` runs
+Debian's own iperf3 server, taken from the sandbox's dom0 root, so that both ends of the
+measure are the same iperf3).
+
 The archive depends on a freshly built program, so it lives next to it in the build folder
 (build/peer/PROGRAM/), not in the sandbox cache: it is rebuilt only when its key (a hash of this
 recipe, busybox and the program) changes, which takes well under a second.
@@ -23,6 +28,8 @@ and this way making that node needs no root.
 """
 
 import hashlib
+import os
+import re
 import shlex
 import struct
 import subprocess
@@ -50,10 +57,11 @@ poweroff -f
 """
 
 
-def initramfs(program, out=None, modules=(), args=()):
+def initramfs(program, out=None, modules=(), args=(), files=()):
     """Returns an uncompressed newc archive (Path) that boots into |program| (a static Linux
     executable) with |args|, after insmod of each kernel module in |modules| (paths of .ko
-    files without dependencies); built in |out| (default: the program's folder), reused while
+    files without dependencies); |files| are more (path in the archive, host file) pairs, such
+    as dynamic_program() gives. Built in |out| (default: the program's folder), reused while
     its key holds."""
     program = Path(program)
     if not program.is_file():
@@ -68,6 +76,10 @@ def initramfs(program, out=None, modules=(), args=()):
     for module in modules:
         if not module.is_file():
             raise SandboxError(f"{module}: no such kernel module for the Linux peer")
+    files = [(str(name).strip("/"), Path(host)) for name, host in files]
+    for _, host in files:
+        if not host.is_file():
+            raise SandboxError(f"{host}: no such file for the Linux peer")
     loads = "".join(f"insmod /lib/modules/{m.name}\n" for m in modules)
     init = (INIT.replace("MODULES", loads).replace("PROGRAM", program.name)
             .replace(" ARGS", "".join(" " + shlex.quote(a) for a in args)))
@@ -75,7 +87,8 @@ def initramfs(program, out=None, modules=(), args=()):
     binary = program.read_bytes()
     digest = hashlib.sha256()
     for part in (Path(__file__).read_bytes(), init.encode(), busybox, binary,
-                 *(m.read_bytes() for m in modules)):
+                 *(m.read_bytes() for m in modules),
+                 *(part for name, host in files for part in (name.encode(), host.read_bytes()))):
         digest.update(hashlib.sha256(part).digest())
     key = digest.hexdigest()[:12]
     archive = out / "peer.cpio"
@@ -85,7 +98,11 @@ def initramfs(program, out=None, modules=(), args=()):
     applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True,
                              check=True).stdout.split()
     cpio = _Newc()
-    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
+    folders = ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"]
+    for name, _ in files:
+        parents = Path(name).parents
+        folders += [str(d) for d in reversed(parents) if str(d) != "." and str(d) not in folders]
+    for d in folders:
         cpio.add(d, 0o040755)
     cpio.add("dev/console", 0o020600, rdev=(5, 1))
     cpio.add("bin/busybox", 0o100755, busybox)
@@ -94,6 +111,8 @@ def initramfs(program, out=None, modules=(), args=()):
             cpio.add(f"bin/{applet}", 0o120777, b"busybox")
     for module in modules:
         cpio.add(f"lib/modules/{module.name}", 0o100644, module.read_bytes())
+    for name, host in files:
+        cpio.add(name, 0o100755 if host.stat().st_mode & 0o111 else 0o100644, host.read_bytes())
     cpio.add(f"bin/{program.name}", 0o100755, binary)
     cpio.add("init", 0o100755, init.encode())
     out.mkdir(parents=True, exist_ok=True)
@@ -102,6 +121,66 @@ def initramfs(program, out=None, modules=(), args=()):
     tmp.rename(archive)
     stamp.write_text(key + "\n")
     return archive
+
+
+LIBRARY_DIRS = ["usr/lib/x86_64-linux-gnu", "usr/lib64", "usr/lib"]   # a Debian root's
+ARCHIVE_LIBRARIES = "lib/x86_64-linux-gnu"   # in the archive: the dynamic linker's own default
+
+
+def dynamic_program(root, path):
+    """The (path in the archive, host file) pairs that a dynamically linked program |path|
+    (absolute, inside the Debian root |root|, such as the sandbox's dom0 root) needs to run in
+    the peer: the program itself at |path|, its dynamic linker (PT_INTERP) where it asks for
+    it, and each shared object it needs, and they need in turn (DT_NEEDED), found in the
+    root's library folders and put in /lib/x86_64-linux-gnu."""
+    root = Path(root)
+    program = _in_root(root, path)
+    interp = subprocess.run(["readelf", "-l", "--wide", str(program)], capture_output=True,
+                            text=True, check=True).stdout
+    match = re.search(r"\[Requesting program interpreter: (\S+)\]", interp)
+    if not match:
+        raise SandboxError(f"{path} in {root}: not a dynamically linked program")
+    pairs = [(path, program), (match.group(1), _library(root, Path(match.group(1)).name))]
+    todo, seen = [program], set()
+    while todo:
+        dynamic = subprocess.run(["readelf", "-d", "--wide", str(todo.pop())],
+                                 capture_output=True, text=True, check=True).stdout
+        for name in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic):
+            if name not in seen and name != Path(match.group(1)).name:
+                seen.add(name)
+                library = _library(root, name)
+                pairs.append((f"{ARCHIVE_LIBRARIES}/{name}", library))
+                todo.append(library)
+    return pairs
+
+
+def _library(root, name):
+    for folder in LIBRARY_DIRS:
+        if (root / folder / name).exists() or (root / folder / name).is_symlink():
+            return _in_root(root, f"/{folder}/{name}")
+    raise SandboxError(f"{name}: not in {root}'s {', '.join(LIBRARY_DIRS)}")
+
+
+def _in_root(root, path):
+    """The host file that |path| names inside |root|, following symbolic links (absolute ones
+    within the root too)."""
+    current = root
+    parts = list(Path(path).parts[1:] if Path(path).is_absolute() else Path(path).parts)
+    for _ in range(100):
+        if not parts:
+            if not current.is_file():
+                raise SandboxError(f"{path}: no such file in {root}")
+            return current
+        step = current / parts.pop(0)
+        if step.is_symlink():
+            target = Path(os.readlink(step))
+            if target.is_absolute():
+                current, parts = root, [*target.parts[1:], *parts]
+            else:
+                parts = [*target.parts, *parts]
+        else:
+            current = step
+    raise SandboxError(f"{path}: too many symbolic links in {root}")
 
 
 def _static(elf):

@@ -231,4 +231,4 @@ def ensure():
     dom0_dir = dom0_initramfs(root_dir, kernel_dir)
     return {"xen": xen_dir / "xen.elf", "vmlinuz": kernel_dir / "vmlinuz",
             "vmlinux": kernel_dir / "vmlinux",
-            "dom0": dom0_dir / "dom0.cpio"}
+            "dom0": dom0_dir / "dom0.cpio", "dom0_root": root_dir / "root"}
