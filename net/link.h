@@ -22,6 +22,22 @@ enum class Checksum : uint8_t {
   kValidated,   // (received) the device already checked it
 };
 
+// How the device is to send one frame.
+struct SendOptions {
+  // kBlank: the frame is an IPv4 TCP packet whose checksum field holds only the pseudo-header
+  // sum; the device (or its backend) completes it.
+  Checksum checksum = Checksum::kComplete;
+  // Not 0: the frame is an IPv4 TCP packet larger than the link's MTU (with kBlank), which the
+  // device cuts into segments of this many payload bytes (TSO).
+  uint16_t gso_size = 0;
+};
+
+// What the device can do for the stack when sending; it may change when the link comes up.
+struct Offloads {
+  bool tcp_checksum = false;   // completes TCP checksums left blank
+  bool tso = false;            // cuts IPv4 TCP packets of up to 64 KiB into segments
+};
+
 // One piece of a frame: the stack's buffer chain when sending, the device's buffers when
 // receiving.
 struct FramePiece {
@@ -41,9 +57,11 @@ class Link {
 
   // Sends one frame (copied: the pieces may go once this returns). EAGAIN when the device has
   // no room (on_tx_space runs once it has), ENETDOWN while the link is down.
-  virtual Result<void> Send(std::span<const FramePiece> pieces) = 0;
+  virtual Result<void> Send(std::span<const FramePiece> pieces,
+                            const SendOptions& options = {}) = 0;
   virtual const Mac& mac() const = 0;
   virtual bool up() const = 0;
+  virtual Offloads offloads() const { return {}; }
 
   void SetReceiver(Receiver receiver) { receiver_ = std::move(receiver); }
   void SetOnTxSpace(std::function<void()> f) { on_tx_space_ = std::move(f); }

@@ -8,13 +8,51 @@
 
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/stats.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
 namespace skiff::net {
 namespace {
+
+// The link's MTU, what an Ethernet frame carries. lwIP's netif is told of the largest IPv4
+// packet a frame can hold instead, so that a TCP packet meant for TSO reaches the device
+// whole: Interface::OutputIp cuts anything else over the link's MTU into IP fragments.
+constexpr u16_t kLinkMtu = 1500;
+constexpr u16_t kLargestPacket = 0xffff - SIZEOF_ETH_HDR;
+constexpr u16_t kLinkMss = kLinkMtu - IP_HLEN - TCP_HLEN;
+
+// An Ethernet frame's IPv4 TCP headers: where its TCP header starts, 0 when it is something
+// else (or a fragment, whose checksum covers other frames too).
+u16_t TcpHeaderAt(struct pbuf* p) {
+  uint8_t head[SIZEOF_ETH_HDR + IP_HLEN];
+  if (pbuf_copy_partial(p, head, sizeof(head), 0) != sizeof(head)) return 0;
+  if (head[12] != 0x08 || head[13] != 0x00) return 0;   // IPv4
+  const uint8_t* ip = head + SIZEOF_ETH_HDR;
+  u16_t ihl = static_cast<u16_t>((ip[0] & 0x0f) * 4);
+  bool fragment = ((ip[6] & 0x3f) | ip[7]) != 0;   // MF set, or an offset
+  if ((ip[0] >> 4) != 4 || ihl < IP_HLEN || ip[9] != IP_PROTO_TCP || fragment) return 0;
+  return static_cast<u16_t>(SIZEOF_ETH_HDR + ihl);
+}
+
+// Leaves in |p|'s TCP checksum field the sum of its pseudo-header (addresses, protocol, TCP
+// length), folded and not inverted, as the device that completes it expects.
+void FillPseudoHeaderSum(struct pbuf* p, u16_t tcp_at) {
+  uint8_t ip[IP_HLEN];
+  pbuf_copy_partial(p, ip, IP_HLEN, SIZEOF_ETH_HDR);
+  uint32_t tcp_bytes = ((uint32_t{ip[2]} << 8 | ip[3])) - (tcp_at - SIZEOF_ETH_HDR);
+  uint32_t sum = IP_PROTO_TCP + tcp_bytes;
+  for (int i = 12; i < 20; i += 2) sum += uint32_t{ip[i]} << 8 | ip[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint8_t field[2] = {static_cast<uint8_t>(sum >> 8), static_cast<uint8_t>(sum)};
+  pbuf_take_at(p, field, 2, static_cast<u16_t>(tcp_at + 16));
+}
 
 bool started;
 Timer* timer;
@@ -108,9 +146,9 @@ err_t Interface::Init(struct netif* netif) {
   auto* self = static_cast<Interface*>(netif->state);
   netif->name[0] = self->name_[0];
   netif->name[1] = self->name_[1];
-  netif->output = etharp_output;
+  netif->output = &Interface::OutputIp;
   netif->linkoutput = &Interface::Output;
-  netif->mtu = 1500;
+  netif->mtu = kLargestPacket;
   netif->hwaddr_len = ETH_HWADDR_LEN;
   netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
   netif_set_status_callback(netif, &Interface::StatusChanged);
@@ -143,14 +181,77 @@ void Interface::Receive(std::span<const FramePiece> pieces, size_t bytes, Checks
     at = static_cast<u16_t>(at + piece.size);
   }
   if (checksum != Checksum::kComplete) {
-    NETIF_SET_CHECKSUM_CTRL(&netif_, 0x00ff /* every GEN_ */ | NETIF_CHECKSUM_CHECK_IP);
+    NETIF_SET_CHECKSUM_CTRL(&netif_, (ChecksumControl() & 0x00ff /* the GEN_ bits */) |
+                                         NETIF_CHECKSUM_CHECK_IP);
   }
   if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
-  NETIF_SET_CHECKSUM_CTRL(&netif_, NETIF_CHECKSUM_ENABLE_ALL);
+  NETIF_SET_CHECKSUM_CTRL(&netif_, ChecksumControl());
   KickTimers();
 }
 
+// Every check and every sum, but TCP's when the device completes it.
+u16_t Interface::ChecksumControl() const {
+  return link_.offloads().tcp_checksum ? NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP
+                                       : NETIF_CHECKSUM_ENABLE_ALL;
+}
+
+void OfferTso(struct tcp_pcb* pcb) {
+  struct netif* netif = ip_route(&pcb->local_ip, &pcb->remote_ip);
+  if (netif == nullptr || netif->linkoutput != &Interface::Output) return;
+  Offloads offloads = static_cast<Interface*>(netif->state)->link_.offloads();
+  // Only for the link's own MSS (dom0's and other guests' on the bridge): the device cuts
+  // every packet into segments of that size, whatever the peer announced.
+  if (!offloads.tso || !offloads.tcp_checksum || pcb->mss != kLinkMss) return;
+  constexpr u16_t kTsoMss = (kLargestPacket - IP_HLEN - TCP_HLEN) / kLinkMss * kLinkMss;
+  pcb->mss = kTsoMss;
+  // The window lwIP opened for the smaller MSS would not let one such segment go: two
+  // segments, RFC 5681's initial window for an SMSS over 2190 bytes.
+  pcb->cwnd = 2 * tcpwnd_size_t{pcb->mss};
+}
+
+// A packet over the link's MTU: a TCP one goes whole to a device that segments it; anything
+// else (UDP, ICMP, or TCP for a device that cannot) goes as IP fragments, a TCP packet with
+// its checksum completed first.
+err_t Interface::OutputIp(struct netif* netif, struct pbuf* p, const ip4_addr_t* dest) {
+  if (p->tot_len <= kLinkMtu) return etharp_output(netif, p, dest);
+  auto* self = static_cast<Interface*>(netif->state);
+  Offloads offloads = self->link_.offloads();
+  uint8_t ip[IP_HLEN];
+  if (pbuf_copy_partial(p, ip, IP_HLEN, 0) != IP_HLEN) return ERR_VAL;
+  bool tcp = ip[9] == IP_PROTO_TCP;
+  if (tcp && offloads.tso && offloads.tcp_checksum) return etharp_output(netif, p, dest);
+  if (tcp && offloads.tcp_checksum) {
+    u16_t ihl = static_cast<u16_t>((ip[0] & 0x0f) * 4);
+    u16_t sum = 0;
+    pbuf_take_at(p, &sum, 2, static_cast<u16_t>(ihl + 16));
+    ip4_addr_t src, dst;
+    memcpy(&src, ip + 12, 4);
+    memcpy(&dst, ip + 16, 4);
+    pbuf_remove_header(p, ihl);
+    sum = inet_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, &src, &dst);
+    pbuf_add_header(p, ihl);
+    pbuf_take_at(p, &sum, 2, static_cast<u16_t>(ihl + 16));
+  }
+  netif->mtu = kLinkMtu;   // what ip4_frag cuts to; each fragment comes back here
+  err_t err = ip4_frag(p, netif, dest);
+  netif->mtu = kLargestPacket;
+  return err;
+}
+
 Result<void> Interface::SendNow(struct pbuf* p) {
+  SendOptions options;
+  if (link_.offloads().tcp_checksum) {
+    if (u16_t tcp_at = TcpHeaderAt(p); tcp_at != 0) {
+      FillPseudoHeaderSum(p, tcp_at);
+      options.checksum = Checksum::kBlank;
+      if (p->tot_len > SIZEOF_ETH_HDR + kLinkMtu) {
+        uint8_t offset;
+        pbuf_copy_partial(p, &offset, 1, static_cast<u16_t>(tcp_at + 12));
+        u16_t headers = static_cast<u16_t>(tcp_at - SIZEOF_ETH_HDR + (offset >> 4) * 4);
+        options.gso_size = static_cast<uint16_t>(kLinkMtu - headers);
+      }
+    }
+  }
   FramePiece pieces[32];
   size_t count = 0;
   for (struct pbuf* q = p; q != nullptr; q = q->next) {
@@ -160,7 +261,7 @@ Result<void> Interface::SendNow(struct pbuf* p) {
     }
     pieces[count++] = {q->payload, q->len};
   }
-  return link_.Send({pieces, count});
+  return link_.Send({pieces, count}, options);
 }
 
 // Frames go to the device at once; those it has no room for wait in order, as in Linux's
@@ -202,6 +303,7 @@ void Interface::DropQueue() {
 void Interface::LinkChanged(bool up) {
   if (up) {
     memcpy(netif_.hwaddr, link_.mac().data(), ETH_HWADDR_LEN);
+    NETIF_SET_CHECKSUM_CTRL(&netif_, ChecksumControl());
     netif_set_link_up(&netif_);
   } else {
     DropQueue();

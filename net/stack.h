@@ -24,6 +24,8 @@
 #include "skiff/net.h"
 #include "skiff/sched.h"
 
+struct tcp_pcb;
+
 namespace skiff::net {
 
 // Starts lwIP (once) and its timer (again after StopStackTimer).
@@ -40,6 +42,10 @@ int ErrnoOf(err_t err);
 
 inline ip4_addr_t ToLwip(Ipv4 ip) { return {lwip_htonl(ip.host_order())}; }
 inline Ipv4 FromLwip(const ip4_addr_t& ip) { return Ipv4::FromHostOrder(lwip_ntohl(ip.addr)); }
+
+// Lets a new connection's segments grow to one TSO packet when the interface it leaves by
+// has a device that cuts them (net/stack.cc). Call once it is established, before it sends.
+void OfferTso(struct tcp_pcb* pcb);
 
 // An lwIP netif over a link: eth0, eth1... in the order they are added.
 class Interface {
@@ -63,7 +69,9 @@ class Interface {
   std::function<std::string()> link_error;
 
  private:
+  friend void OfferTso(struct tcp_pcb* pcb);
   static err_t Init(struct netif* netif);
+  static err_t OutputIp(struct netif* netif, struct pbuf* p, const ip4_addr_t* dest);
   static err_t Output(struct netif* netif, struct pbuf* p);
   static void StatusChanged(struct netif* netif);
   void Receive(std::span<const FramePiece> pieces, size_t bytes, Checksum checksum);
@@ -71,6 +79,7 @@ class Interface {
   void Flush();
   void LinkChanged(bool up);
   void DropQueue();
+  u16_t ChecksumControl() const;
 
   Link& link_;
   std::string name_;

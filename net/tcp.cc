@@ -64,9 +64,10 @@ void Failed(void* arg, err_t err) {
   s->writers.WakeAll();
 }
 
-err_t Connected(void* arg, struct tcp_pcb*, err_t) {
+err_t Connected(void* arg, struct tcp_pcb* pcb, err_t) {
   auto* s = static_cast<Stream*>(arg);
   s->connected = true;
+  OfferTso(pcb);
   s->writers.WakeAll();
   return ERR_OK;
 }
@@ -315,6 +316,7 @@ err_t Accepted(void* arg, struct tcp_pcb* pcb, err_t err) {
   auto* s = new Stream;
   s->pcb = pcb;
   s->connected = true;
+  OfferTso(pcb);
   Watch(s);
   tcp_backlog_delayed(pcb);
   listener->accepted.push_back(s);

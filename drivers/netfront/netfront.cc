@@ -50,6 +50,7 @@ Result<void> Netfront::Setup(const xen::XenbusDevice& device) {
   // Split event channels, as Linux's netfront takes them when netback offers them: a TX
   // completion does not make the driver look at the RX ring, nor the other way round.
   bool split = TRY(xen::ReadBackendFeature(store_, device, "feature-split-event-channels"));
+  backend_tso_ = TRY(xen::ReadBackendFeature(store_, device, "feature-gso-tcpv4"));
   if (Result<void> made = MakeRings(device, split); !made) {
     Release();
     return made;
@@ -157,16 +158,20 @@ void Netfront::Release() {
 
 // ---- Sending.
 
-Result<void> Netfront::Send(std::span<const FramePiece> pieces) {
+Result<void> Netfront::Send(std::span<const FramePiece> pieces, const SendOptions& options) {
   if (broken_) return MakeError(EIO, "%s is broken: %s", name_.c_str(), broken_->message.c_str());
   if (!connected_) return MakeError(ENETDOWN, "%s: no backend is connected", name_.c_str());
+  if (options.gso_size != 0 && !backend_tso_) {
+    return MakeError(EINVAL, "%s: a GSO packet, which the backend does not take", name_.c_str());
+  }
   size_t bytes = 0;
   for (const FramePiece& piece : pieces) bytes += piece.size;
   uint32_t count = static_cast<uint32_t>((bytes + kPageSize - 1) / kPageSize);
   if (bytes < kEthernetHeader || bytes > kMaxFrame || count > kMaxTxSlots) {
     return MakeError(EINVAL, "%s: a frame of %zu bytes", name_.c_str(), bytes);
   }
-  if (tx_free_.size() < count || tx_->FreeSlots() < count) {
+  uint32_t ring_slots = count + (options.gso_size != 0 ? 1 : 0);   // and the GSO extra
+  if (tx_free_.size() < count || tx_->FreeSlots() < ring_slots) {
     stats_.tx_ring_full++;
     return MakeError(EAGAIN, "%s: the TX ring is full", name_.c_str());
   }
@@ -198,10 +203,9 @@ Result<void> Netfront::Send(std::span<const FramePiece> pieces) {
       left -= run;
     }
   }
-  netif_tx_request_t requests[kMaxTxSlots];
-  TRY(TxRequests({slots, count}, static_cast<uint32_t>(bytes), Checksum::kComplete,
-                 {requests, count}));
-  for (uint32_t i = 0; i < count; i++) {
+  netif_tx_request_t requests[kMaxTxSlots + 1];
+  TRY(TxRequests({slots, count}, static_cast<uint32_t>(bytes), options, {requests, ring_slots}));
+  for (uint32_t i = 0; i < ring_slots; i++) {
     if (Result<void> queued = tx_->Enqueue(requests[i]); !queued) {
       Fail(queued.error());
       return MakeError(EIO, "%s", queued.error().message.c_str());
@@ -232,6 +236,7 @@ void Netfront::ReapTx() {
   bool freed = false;
   do {
     while (std::optional<netif_tx_response_t> rsp = tx_->Next()) {
+      if (rsp->status == NETIF_RSP_NULL) continue;   // an extra-info slot's: no id of its own
       if (rsp->id >= tx_in_flight_.size() || !tx_in_flight_[rsp->id]) {
         return Fail(MakeError(EPROTO, "%s: a TX response for id %u, which is not in flight",
                               name_.c_str(), rsp->id));

@@ -6,7 +6,9 @@
 // slot limit), one queue, and split event channels when netback offers them. It takes what dom0 and other guests send as
 // they make it: checksums left blank (feature-no-csum-offload=0; the receiver is told, and
 // the stack trusts them) and GSO TCPv4 packets of up to 64 KiB (feature-gso-tcpv4), so that
-// dom0 neither sums nor segments for us. What it sends has complete checksums.
+// dom0 neither sums nor segments for us. What it sends is the same when netback offers it:
+// TCP checksums left blank for netback, and TCP packets of up to 64 KiB with a GSO extra-info
+// slot (TSO), which dom0 takes whole or cuts where it must.
 //
 // Buffers are the driver's own pages, granted once and kept: every RX slot has its page,
 // posted again as soon as its frame is copied out, so refilling never waits for the stack;
@@ -52,10 +54,14 @@ class Netfront final : public xen::XenbusDriver, public Link {
 
   // Sends one frame (copied; the pieces may go once this returns). EAGAIN when the TX ring is
   // full (a completion makes room: on_tx_space runs), ENETDOWN when no backend is connected,
-  // EIO on a broken device, EINVAL for a frame of a bad size.
-  Result<void> Send(std::span<const FramePiece> pieces) override;
+  // EIO on a broken device, EINVAL for a frame of a bad size or a GSO packet for a backend that
+  // takes none.
+  Result<void> Send(std::span<const FramePiece> pieces,
+                    const SendOptions& options = {}) override;
   const Mac& mac() const override { return mac_; }
   bool up() const override { return connected_ && !broken_; }
+  // netback completes blank TCP checksums always, and segments when it offers GSO TCPv4.
+  Offloads offloads() const override { return {.tcp_checksum = true, .tso = backend_tso_}; }
 
   bool connected() const { return connected_; }
   const LinkStats& stats() const { return stats_; }
@@ -104,6 +110,7 @@ class Netfront final : public xen::XenbusDriver, public Link {
   uint32_t rx_cons_ = 0;              // ring index of the next response to read
   uint32_t rx_posted_ = 0;            // ring index of the next RX request
   bool connected_ = false;
+  bool backend_tso_ = false;   // netback takes GSO TCPv4 packets (its feature-gso-tcpv4)
   std::optional<Error> broken_;
 
   LinkStats stats_;

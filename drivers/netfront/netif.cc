@@ -6,13 +6,18 @@
 
 namespace skiff::net {
 
-Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes, Checksum checksum,
-                        std::span<netif_tx_request_t> out) {
+Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes,
+                        const SendOptions& options, std::span<netif_tx_request_t> out) {
+  const bool gso = options.gso_size != 0;
   if (frame_bytes < kEthernetHeader || frame_bytes > kMaxFrame) {
     return MakeError(EINVAL, "netif: a frame of %u bytes is not %u to %u bytes", frame_bytes,
                      kEthernetHeader, kMaxFrame);
   }
-  if (slots.empty() || slots.size() > kMaxTxSlots || out.size() < slots.size()) {
+  if (gso && options.checksum != Checksum::kBlank) {
+    return MakeError(EINVAL, "netif: a GSO packet with its checksum complete (netback wants "
+                     "it blank)");
+  }
+  if (slots.empty() || slots.size() > kMaxTxSlots || out.size() < slots.size() + gso) {
     return MakeError(EINVAL, "netif: a frame in %zu slots (1 to %u)", slots.size(), kMaxTxSlots);
   }
   uint32_t sum = 0;
@@ -28,7 +33,7 @@ Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes, Che
                      frame_bytes);
   }
   for (size_t i = 0; i < slots.size(); i++) {
-    netif_tx_request_t& r = out[i];
+    netif_tx_request_t& r = out[i == 0 ? 0 : i + gso];
     r = {};
     r.gref = slots[i].ref.value;
     r.offset = 0;
@@ -37,7 +42,18 @@ Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes, Che
     if (i + 1 < slots.size()) r.flags |= NETTXF_more_data;
   }
   // The first request carries the frame's checksum state (TX bit names, not RX's).
-  if (checksum == Checksum::kBlank) out[0].flags |= NETTXF_csum_blank | NETTXF_data_validated;
+  if (options.checksum == Checksum::kBlank) {
+    out[0].flags |= NETTXF_csum_blank | NETTXF_data_validated;
+  }
+  if (gso) {
+    out[0].flags |= NETTXF_extra_info;
+    netif_extra_info_t extra = {};
+    extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
+    extra.u.gso.size = options.gso_size;
+    extra.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+    out[1] = {};
+    memcpy(&out[1], &extra, sizeof(extra));
+  }
   return {};
 }
 

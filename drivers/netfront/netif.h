@@ -46,10 +46,13 @@ struct TxSlot {
 
 // The TX requests of one frame of |frame_bytes| over |slots| (each a full page but the last):
 // the first carries the frame's whole length and the checksum flags, every one but the last
-// NETTXF_more_data. EINVAL for a frame that is empty, over kMaxFrame or shorter than an
-// Ethernet header, for more than kMaxTxSlots slots, or slots that do not add up to the frame.
-Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes, Checksum checksum,
-                        std::span<netif_tx_request_t> out);
+// NETTXF_more_data. A GSO packet (options.gso_size) has its checksum blank and an extra-info
+// slot after the first request (NETTXF_extra_info), which takes a ring slot but no page:
+// |out| holds one more. EINVAL for a frame that is empty, over kMaxFrame or shorter than an
+// Ethernet header, for more than kMaxTxSlots slots, slots that do not add up to the frame, or
+// a GSO packet whose checksum is not blank.
+Result<void> TxRequests(std::span<const TxSlot> slots, uint32_t frame_bytes,
+                        const SendOptions& options, std::span<netif_tx_request_t> out);
 
 // Checks a TX response: EPROTO naming |device| for a status that is not NETIF_RSP_*. (The id
 // is the driver's to check: it must be a request in flight.)

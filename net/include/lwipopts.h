@@ -47,6 +47,8 @@
 #define LWIP_IGMP                       0
 #define LWIP_DNS                        1
 #define IP_REASSEMBLY                   1
+#define IP_REASS_MAX_PBUFS              64  /* a 64 KiB datagram: 45 fragments (default 10) */
+#define MEMP_NUM_FRAG_PBUF              128 /* fragments sent and not yet copied to the device */
 #define IP_FRAG                         1
 
 /* ---- TCP: sized for throughput (Unikraft's lib-lwip uses the same window and buffer) ---- */
@@ -66,8 +68,9 @@
 #define SO_REUSE                        1   /* else tcp_bind fails while TIME_WAIT holds the port */
 #define LWIP_TCP_TIMESTAMPS             0
 
-/* ---- checksums: in software unless the netif says otherwise (netfront decides per netif,
- * from what netback offers; lwIP 2.1 has no per-packet "already validated" flag) ---- */
+/* ---- checksums: in software unless the netif says otherwise (net/stack.cc: TCP's are left
+ * to a device that completes them, as netfront's backend does; lwIP 2.1 has no per-packet
+ * "already validated" flag, so the netif's flags are set around each received frame) ---- */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF    1
 #define CHECKSUM_GEN_IP                 1
 #define CHECKSUM_GEN_UDP                1
@@ -77,7 +80,7 @@
 #define CHECKSUM_CHECK_UDP              1
 #define CHECKSUM_CHECK_TCP              1
 #define CHECKSUM_CHECK_ICMP             1
-#define LWIP_CHECKSUM_ON_COPY           1   /* tcp_write(COPY) sums while it copies */
+#define LWIP_CHECKSUM_ON_COPY           0   /* the device sums TCP: a plain copy is cheaper */
 
 /* ---- netif ---- */
 #define LWIP_NETIF_STATUS_CALLBACK      1

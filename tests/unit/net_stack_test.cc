@@ -20,6 +20,20 @@ namespace {
 constexpr uint64_t kSecond = 1'000'000'000;
 const Ipv4 kA(10, 0, 0, 1), kB(10, 0, 0, 2), kMask(255, 255, 255, 0);
 
+// Completes the TCP checksum of an IPv4 frame whose checksum field holds the pseudo-header
+// sum: the ones' complement sum of the segment, field included, inverted.
+void CompleteTcpChecksum(std::vector<uint8_t>& frame) {
+  ASSERT_GE(frame.size(), 14u + 20 + 20);
+  size_t tcp = 14 + (frame[14] & 0x0f) * 4, end = 14 + (frame[16] << 8 | frame[17]);
+  ASSERT_EQ(frame[23], 6) << "TCP";
+  ASSERT_LE(end, frame.size());
+  uint32_t sum = 0;
+  for (size_t i = tcp; i < end; i += 2) sum += frame[i] << 8 | (i + 1 < end ? frame[i + 1] : 0);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  frame[tcp + 16] = static_cast<uint8_t>(~sum >> 8);
+  frame[tcp + 17] = static_cast<uint8_t>(~sum);
+}
+
 // One end of the wire. A frame sent is delivered to the other end 10 us later; with
 // |capacity| frames in flight the end is full (EAGAIN) until one lands.
 class WireEnd final : public Link {
@@ -28,7 +42,7 @@ class WireEnd final : public Link {
       : mac_{2, 0, 0, 0, 0, last_mac_byte}, capacity_(capacity),
         deliver_([this] { Deliver(); }) {}
 
-  Result<void> Send(std::span<const FramePiece> pieces) override {
+  Result<void> Send(std::span<const FramePiece> pieces, const SendOptions& options) override {
     if (!up_) return MakeError(ENETDOWN, "down");
     if (in_flight_.size() >= capacity_) {
       full_++;
@@ -39,13 +53,21 @@ class WireEnd final : public Link {
       auto* data = static_cast<const uint8_t*>(piece.data);
       frame.insert(frame.end(), data, data + piece.size);
     }
+    EXPECT_LE(frame.size(), options.gso_size != 0 ? 0xffffu : 1514u);
+    EXPECT_TRUE(options.gso_size == 0 || offload.tso) << "GSO for a link without TSO";
+    if (options.checksum == Checksum::kBlank) {
+      EXPECT_TRUE(offload.tcp_checksum) << "a blank checksum for a link that sums nothing";
+      CompleteTcpChecksum(frame);   // as netback does, so that the receiver checks it
+    }
     sent.push_back(frame);
+    sent_options.push_back(options);
     in_flight_.push_back(std::move(frame));
     if (!deliver_.armed()) deliver_.ArmAfter(10'000);
     return {};
   }
   const Mac& mac() const override { return mac_; }
   bool up() const override { return up_; }
+  Offloads offloads() const override { return offload; }
 
   void Stop() { deliver_.Cancel(); }
 
@@ -58,7 +80,9 @@ class WireEnd final : public Link {
   // What the receiving end is told of each frame's checksums, and a change made on the way.
   Checksum checksum = Checksum::kComplete;
   std::function<void(std::vector<uint8_t>&)> tamper;
+  Offloads offload;
   std::vector<std::vector<uint8_t>> sent;
+  std::vector<SendOptions> sent_options;
   uint64_t full_ = 0;
 
  private:
@@ -115,56 +139,141 @@ class NetStackTest : public SchedulerTest {
     return v;
   }
 
+  // A connects to B on |port| and sends 3 MiB; B reads it all, then sends 1 MiB back and
+  // closes. Both arrive whole.
+  void MoveMegabytesBothWays(uint16_t port) {
+    Result<TcpListener> listener = TcpListener::Listen({kB, port});
+    ASSERT_TRUE(listener.ok()) << listener.error().message;
+    const std::vector<uint8_t> up = Bytes(3 << 20, 1), down = Bytes(1 << 20, 2);
+    std::vector<uint8_t> got_up, got_down;
+    // B: accepts, reads everything A sends, then sends its own and closes.
+    Result<Task*> server = Spawn([&] {
+      Result<TcpStream> conn = listener->Accept(Now() + 10 * kSecond);
+      ASSERT_TRUE(conn.ok()) << conn.error().message;
+      EXPECT_EQ(conn->peer().address, kA);
+      std::vector<uint8_t> buffer(10000);
+      while (true) {
+        Result<size_t> n = conn->Read(buffer, Now() + 10 * kSecond);
+        ASSERT_TRUE(n.ok()) << n.error().message;
+        if (*n == 0) break;
+        got_up.insert(got_up.end(), buffer.begin(), buffer.begin() + static_cast<long>(*n));
+      }
+      Result<size_t> written = conn->Write(down, Now() + 10 * kSecond);
+      ASSERT_TRUE(written.ok()) << written.error().message;
+      EXPECT_EQ(*written, down.size());
+    }, {.name = "server", .stack_size = 1 << 20});
+    ASSERT_TRUE(server.ok());
+    Result<TcpStream> client = TcpStream::Connect({kB, port}, Now() + 10 * kSecond);
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    EXPECT_EQ(client->local().address, kA);
+    Result<size_t> written = client->Write(up, Now() + 10 * kSecond);
+    ASSERT_TRUE(written.ok()) << written.error().message;
+    EXPECT_EQ(*written, up.size());
+    ASSERT_TRUE(client->ShutdownWrite().ok());
+    // A reads B's answer from a coroutine.
+    got_down = BlockOn([](TcpStream& s) -> Co<std::vector<uint8_t>> {
+      std::vector<uint8_t> all, buffer(4096);
+      while (true) {
+        Result<size_t> n = co_await s.ReadAsync(buffer, Now() + 10 * kSecond);
+        if (!n || *n == 0) break;
+        all.insert(all.end(), buffer.begin(), buffer.begin() + static_cast<long>(*n));
+      }
+      co_return all;
+    }(*client));
+    Join(*server);
+    EXPECT_TRUE(got_up == up) << got_up.size() << " bytes of " << up.size();
+    EXPECT_TRUE(got_down == down) << got_down.size() << " bytes of " << down.size();
+    }
+
   WireEnd wire_a_{0xa, 8}, wire_b_{0xb, 8};
   std::optional<Interface> a_, b_;
 };
 
 TEST_F(NetStackTest, TcpMovesMegabytesBothWaysAcrossTheWire) {
-  Result<TcpListener> listener = TcpListener::Listen({kB, 7000});
-  ASSERT_TRUE(listener.ok()) << listener.error().message;
-  const std::vector<uint8_t> up = Bytes(3 << 20, 1), down = Bytes(1 << 20, 2);
-  std::vector<uint8_t> got_up, got_down;
-  // B: accepts, reads everything A sends, then sends its own and closes.
-  Result<Task*> server = Spawn([&] {
-    Result<TcpStream> conn = listener->Accept(Now() + 10 * kSecond);
-    ASSERT_TRUE(conn.ok()) << conn.error().message;
-    EXPECT_EQ(conn->peer().address, kA);
-    std::vector<uint8_t> buffer(10000);
-    while (true) {
-      Result<size_t> n = conn->Read(buffer, Now() + 10 * kSecond);
-      ASSERT_TRUE(n.ok()) << n.error().message;
-      if (*n == 0) break;
-      got_up.insert(got_up.end(), buffer.begin(), buffer.begin() + static_cast<long>(*n));
-    }
-    Result<size_t> written = conn->Write(down, Now() + 10 * kSecond);
-    ASSERT_TRUE(written.ok()) << written.error().message;
-    EXPECT_EQ(*written, down.size());
-  }, {.name = "server", .stack_size = 1 << 20});
-  ASSERT_TRUE(server.ok());
-  Result<TcpStream> client = TcpStream::Connect({kB, 7000}, Now() + 10 * kSecond);
-  ASSERT_TRUE(client.ok()) << client.error().message;
-  EXPECT_EQ(client->local().address, kA);
-  Result<size_t> written = client->Write(up, Now() + 10 * kSecond);
-  ASSERT_TRUE(written.ok()) << written.error().message;
-  EXPECT_EQ(*written, up.size());
-  ASSERT_TRUE(client->ShutdownWrite().ok());
-  // A reads B's answer from a coroutine.
-  got_down = BlockOn([](TcpStream& s) -> Co<std::vector<uint8_t>> {
-    std::vector<uint8_t> all, buffer(4096);
-    while (true) {
-      Result<size_t> n = co_await s.ReadAsync(buffer, Now() + 10 * kSecond);
-      if (!n || *n == 0) break;
-      all.insert(all.end(), buffer.begin(), buffer.begin() + static_cast<long>(*n));
-    }
-    co_return all;
-  }(*client));
-  Join(*server);
-  EXPECT_TRUE(got_up == up) << got_up.size() << " bytes of " << up.size();
-  EXPECT_TRUE(got_down == down) << got_down.size() << " bytes of " << down.size();
+  MoveMegabytesBothWays(7000);
   // The wire was full at times: frames waited in the interface's queue, none was lost.
   EXPECT_GT(wire_a_.full_ + wire_b_.full_, 0u);
   EXPECT_GT(a_->info().tx_queued + b_->info().tx_queued, 0u);
   EXPECT_EQ(a_->info().tx_queue_drops + b_->info().tx_queue_drops, 0u);
+  for (const SendOptions& options : wire_a_.sent_options) {
+    EXPECT_EQ(options.checksum, Checksum::kComplete) << "the link sums nothing";
+  }
+}
+
+// Links that complete TCP checksums and cut TCP packets (netfront's, with netback's offer):
+// the offloads a link has are taken when it comes up.
+void OffloadEverything(WireEnd& wire) {
+  wire.offload = {.tcp_checksum = true, .tso = true};
+  wire.SetUp(false);
+  wire.SetUp(true);
+}
+
+bool IsTcp(const std::vector<uint8_t>& frame) {
+  return frame.size() >= 34 && frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 6;
+}
+
+bool IsFragment(const std::vector<uint8_t>& frame) {
+  return ((frame[20] & 0x3f) | frame[21]) != 0;
+}
+
+TEST_F(NetStackTest, TsoSendsWholePacketsWithBlankChecksumsThatTheDeviceCompletes) {
+  OffloadEverything(wire_a_);
+  OffloadEverything(wire_b_);
+  MoveMegabytesBothWays(7100);
+  size_t gso = 0, largest = 0;
+  for (size_t i = 0; i < wire_a_.sent.size(); i++) {
+    const std::vector<uint8_t>& frame = wire_a_.sent[i];
+    if (!IsTcp(frame)) continue;
+    EXPECT_EQ(wire_a_.sent_options[i].checksum, Checksum::kBlank) << "frame " << i;
+    EXPECT_FALSE(IsFragment(frame)) << "frame " << i;
+    if (wire_a_.sent_options[i].gso_size == 0) continue;
+    EXPECT_EQ(wire_a_.sent_options[i].gso_size, 1460) << "the link's MSS";
+    EXPECT_GT(frame.size(), 1514u) << "GSO only for a packet over the MTU";
+    gso++;
+    largest = std::max(largest, frame.size());
+  }
+  EXPECT_GT(gso, 0u);
+  EXPECT_GT(largest, 60000u) << "segments of 44 MSS";
+  EXPECT_EQ(GetStackStats().tcp_checksum_errors, 0u);
+}
+
+TEST_F(NetStackTest, AfterTheLinkLosesTsoBigSegmentsGoAsIpFragmentsWithCompleteChecksums) {
+  OffloadEverything(wire_a_);
+  OffloadEverything(wire_b_);
+  Result<TcpListener> listener = TcpListener::Listen({kB, 7200});
+  ASSERT_TRUE(listener.ok());
+  Result<TcpStream> client = TcpStream::Connect({kB, 7200}, Now() + 10 * kSecond);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  Result<TcpStream> server = listener->Accept(Now() + 10 * kSecond);
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  // The backend came back without GSO: the connection's segments are still large.
+  wire_a_.offload.tso = false;
+  wire_a_.SetUp(false);
+  wire_a_.SetUp(true);
+  size_t before = wire_a_.sent.size();
+  const std::vector<uint8_t> data = Bytes(300000, 9);
+  Result<Task*> writer = Spawn([&] {
+    Result<size_t> written = client->Write(data, Now() + 10 * kSecond);
+    EXPECT_TRUE(written.ok() && *written == data.size());
+  }, {.name = "writer", .stack_size = 1 << 20});
+  ASSERT_TRUE(writer.ok());
+  std::vector<uint8_t> got, buffer(65536);
+  while (got.size() < data.size()) {
+    Result<size_t> n = server->Read(buffer, Now() + 10 * kSecond);
+    ASSERT_TRUE(n.ok() && *n > 0) << got.size() << " " << (n ? "EOF" : n.error().message);
+    got.insert(got.end(), buffer.begin(), buffer.begin() + static_cast<long>(*n));
+  }
+  Join(*writer);
+  EXPECT_TRUE(got == data);
+  size_t fragments = 0;
+  for (size_t i = before; i < wire_a_.sent.size(); i++) {
+    EXPECT_EQ(wire_a_.sent_options[i].gso_size, 0);
+    if (IsTcp(wire_a_.sent[i]) && IsFragment(wire_a_.sent[i])) {
+      fragments++;
+      EXPECT_EQ(wire_a_.sent_options[i].checksum, Checksum::kComplete);
+    }
+  }
+  EXPECT_GT(fragments, 0u);
 }
 
 TEST_F(NetStackTest, UdpDatagramsOfManySizesBothWays) {
@@ -174,15 +283,16 @@ TEST_F(NetStackTest, UdpDatagramsOfManySizesBothWays) {
   EXPECT_NE(client->local().port, 0);
   Start([](UdpSocket& s) -> Co<> {   // an echo server, in a coroutine
     std::vector<uint8_t> buffer(70000);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
       Endpoint from;
       Result<size_t> n = co_await s.ReceiveFromAsync(buffer, &from, Now() + 10 * kSecond);
       if (!n) co_return;
       (void)s.SendTo(from, std::span(buffer).first(*n));
     }
   }(*server));
-  for (size_t size : {size_t{0}, size_t{1}, size_t{1472}, size_t{6000}}) {   // 6000: fragments
-    std::vector<uint8_t> out = Bytes(size, static_cast<unsigned>(size)), in(8000);
+  // 6000: fragments; 65507, the largest: 45 of them
+  for (size_t size : {size_t{0}, size_t{1}, size_t{1472}, size_t{6000}, size_t{65507}}) {
+    std::vector<uint8_t> out = Bytes(size, static_cast<unsigned>(size)), in(70000);
     ASSERT_TRUE(client->SendTo({kB, 7}, out).ok());
     Endpoint from;
     Result<size_t> n = client->ReceiveFrom(in, &from, Now() + 10 * kSecond);

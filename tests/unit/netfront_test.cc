@@ -80,9 +80,10 @@ class NetfrontTest : public SchedulerTest {
     return it == xenstored_.nodes.end() ? "" : it->second.value;
   }
 
-  void Start(bool rx_copy = true, bool split = false) {
+  void Start(bool rx_copy = true, bool split = false, bool gso = false) {
     xenstored_.Put(std::string(kBackend) + "/feature-rx-copy", rx_copy ? "1" : "0");
     if (split) xenstored_.Put(std::string(kBackend) + "/feature-split-event-channels", "1");
+    if (gso) xenstored_.Put(std::string(kBackend) + "/feature-gso-tcpv4", "1");
     xenstored_.Put(std::string(kBackend) + "/state", "2");
     frontend_.emplace(*client_, device_, driver_, xen::XenbusOptions{.connect_first = true, .failed = {}});
     ASSERT_TRUE(frontend_->Start().ok());
@@ -122,12 +123,26 @@ class NetfrontTest : public SchedulerTest {
     while (rx_backend_->unanswered() == 0) Yield();
   }
 
-  // netback's TX side: copies each frame out of its slots, through the grants.
+  // netback's TX side: copies each frame out of its slots, through the grants. An extra-info
+  // slot's response is NETIF_RSP_NULL with the slot's first bytes left as its id, as
+  // netback's.
   netif_tx_response_t Take(const netif_tx_request_t& r) {
+    if (extra_next_) {
+      extra_next_ = false;
+      netif_extra_info_t extra;
+      memcpy(&extra, &r, sizeof(extra));
+      EXPECT_EQ(extra.type, XEN_NETIF_EXTRA_TYPE_GSO);
+      tx_gso_sizes_.push_back(extra.u.gso.size);
+      netif_tx_response_t rsp;
+      memcpy(&rsp.id, &r, sizeof(rsp.id));
+      rsp.status = NETIF_RSP_NULL;
+      return rsp;
+    }
     char* page = machine_.Map(r.gref, false);
     if (sending_.empty()) {
       tx_total_ = r.size;
       tx_flags_.push_back(r.flags);
+      extra_next_ = r.flags & NETTXF_extra_info;
     }
     uint32_t in_slot = sending_.empty() ? std::min<uint32_t>(r.size, 4096) : r.size;
     EXPECT_LE(r.offset + in_slot, 4096u) << "a TX slot never crosses its page";
@@ -175,6 +190,8 @@ class NetfrontTest : public SchedulerTest {
   std::vector<uint8_t> sending_;
   uint32_t tx_total_ = 0;
   std::vector<uint16_t> tx_flags_;
+  bool extra_next_ = false;
+  std::vector<uint16_t> tx_gso_sizes_;
   std::vector<std::vector<uint8_t>> sent_, received_;
   std::vector<Checksum> checksums_;
 };
@@ -217,6 +234,38 @@ TEST_F(NetfrontTest, SendsFramesOfOneAndSeveralSlotsFromPieces) {
   EXPECT_EQ(driver_.stats().tx_packets, 6u);
   FramePiece tiny[] = {{"x", 1}};
   EXPECT_EQ(driver_.Send(tiny).error().code, EINVAL);
+}
+
+TEST_F(NetfrontTest, SendsGsoPacketsOnlyToANetbackThatTakesThem) {
+  Start();
+  Connect();
+  EXPECT_TRUE(driver_.offloads().tcp_checksum);
+  EXPECT_FALSE(driver_.offloads().tso) << "netback did not offer feature-gso-tcpv4";
+  std::vector<uint8_t> frame = Frame(30000, 3);
+  FramePiece piece[] = {{frame.data(), frame.size()}};
+  EXPECT_EQ(driver_.Send(piece, {.checksum = Checksum::kBlank, .gso_size = 1460}).error().code,
+            EINVAL);
+}
+
+TEST_F(NetfrontTest, SendsGsoPacketsWithAnExtraInfoSlot) {
+  Start(/*rx_copy=*/true, /*split=*/false, /*gso=*/true);
+  Connect();
+  EXPECT_TRUE(driver_.offloads().tso);
+  // More packets than the ring holds at once: the extras' NULL responses free no id.
+  for (unsigned i = 0; i < 40; i++) {
+    std::vector<uint8_t> frame = Frame(i % 2 ? 65535 : 3000, i);
+    FramePiece piece[] = {{frame.data(), frame.size()}};
+    Result<void> sent = driver_.Send(piece, {.checksum = Checksum::kBlank, .gso_size = 1460});
+    ASSERT_TRUE(sent.ok()) << i << ": " << sent.error().message;
+    Settle();
+    EXPECT_EQ(sent_.back(), frame) << i;
+  }
+  EXPECT_EQ(tx_gso_sizes_, std::vector<uint16_t>(40, 1460));
+  for (uint16_t flags : tx_flags_) {
+    EXPECT_EQ(flags & (NETTXF_csum_blank | NETTXF_extra_info),
+              NETTXF_csum_blank | NETTXF_extra_info);
+  }
+  EXPECT_EQ(driver_.error(), nullptr);
 }
 
 TEST_F(NetfrontTest, ReceivesFramesAndChainsThatArriveInParts) {

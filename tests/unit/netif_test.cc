@@ -35,7 +35,7 @@ netif_rx_response_t Extra(uint8_t type, uint16_t gso_size, bool more = false) {
 TEST(NetifTx, OneSlotFrameCarriesItsLengthAndNoMoreData) {
   TxSlot slots[] = {{GrantRef{42}, 7, 60}};
   netif_tx_request_t out[1];
-  ASSERT_TRUE(TxRequests(slots, 60, Checksum::kComplete, out).ok());
+  ASSERT_TRUE(TxRequests(slots, 60, {}, out).ok());
   EXPECT_EQ(out[0].gref, 42u);
   EXPECT_EQ(out[0].id, 7);
   EXPECT_EQ(out[0].size, 60);
@@ -46,7 +46,7 @@ TEST(NetifTx, OneSlotFrameCarriesItsLengthAndNoMoreData) {
 TEST(NetifTx, AChainedFrameHasTheTotalFirstAndMoreDataOnAllButTheLast) {
   TxSlot slots[] = {{GrantRef{10}, 1, 4096}, {GrantRef{11}, 2, 4096}, {GrantRef{12}, 3, 1000}};
   netif_tx_request_t out[3];
-  ASSERT_TRUE(TxRequests(slots, 9192, Checksum::kBlank, out).ok());
+  ASSERT_TRUE(TxRequests(slots, 9192, {.checksum = Checksum::kBlank}, out).ok());
   EXPECT_EQ(out[0].size, 9192);
   EXPECT_EQ(out[1].size, 4096);
   EXPECT_EQ(out[2].size, 1000);
@@ -61,19 +61,43 @@ TEST(NetifTx, AChainedFrameHasTheTotalFirstAndMoreDataOnAllButTheLast) {
   EXPECT_EQ(out[1].flags & NETTXF_csum_blank, 0u) << "only the first slot carries them";
 }
 
+TEST(NetifTx, AGsoPacketHasItsExtraInfoSlotAfterTheFirstRequest) {
+  TxSlot slots[] = {{GrantRef{10}, 1, 4096}, {GrantRef{11}, 2, 904}};
+  netif_tx_request_t out[3];
+  ASSERT_TRUE(TxRequests(slots, 5000, {.checksum = Checksum::kBlank, .gso_size = 1460}, out).ok());
+  EXPECT_EQ(out[0].size, 5000);
+  EXPECT_EQ(out[0].flags, NETTXF_csum_blank | NETTXF_data_validated | NETTXF_more_data |
+                              NETTXF_extra_info);
+  netif_extra_info_t extra;
+  memcpy(&extra, &out[1], sizeof(extra));
+  EXPECT_EQ(extra.type, XEN_NETIF_EXTRA_TYPE_GSO);
+  EXPECT_EQ(extra.flags, 0) << "no further extra";
+  EXPECT_EQ(extra.u.gso.size, 1460);
+  EXPECT_EQ(extra.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
+  EXPECT_EQ(out[2].gref, 11u);
+  EXPECT_EQ(out[2].id, 2);
+  EXPECT_EQ(out[2].size, 904);
+  EXPECT_EQ(out[2].flags, 0);
+  netif_tx_request_t short_out[2];
+  EXPECT_EQ(TxRequests(slots, 5000, {.checksum = Checksum::kBlank, .gso_size = 1460}, short_out)
+                .error().code, EINVAL) << "no room for the extra";
+  EXPECT_EQ(TxRequests(slots, 5000, {.gso_size = 1460}, out).error().code, EINVAL)
+      << "netback wants a GSO packet's checksum blank";
+}
+
 TEST(NetifTx, BadFramesAreRefused) {
   netif_tx_request_t out[20];
   TxSlot one[] = {{GrantRef{1}, 0, 10}};
-  EXPECT_EQ(TxRequests(one, 10, Checksum::kComplete, out).error().code, EINVAL)
+  EXPECT_EQ(TxRequests(one, 10, {}, out).error().code, EINVAL)
       << "shorter than an Ethernet header";
   std::vector<TxSlot> many(kMaxTxSlots + 1, TxSlot{GrantRef{1}, 0, 4096});
-  EXPECT_EQ(TxRequests(many, 4096 * many.size(), Checksum::kComplete, out).error().code, EINVAL)
+  EXPECT_EQ(TxRequests(many, 4096 * many.size(), {}, out).error().code, EINVAL)
       << "more slots than netback takes";
   TxSlot gap[] = {{GrantRef{1}, 0, 1000}, {GrantRef{2}, 1, 1000}};
-  EXPECT_EQ(TxRequests(gap, 2000, Checksum::kComplete, out).error().code, EINVAL)
+  EXPECT_EQ(TxRequests(gap, 2000, {}, out).error().code, EINVAL)
       << "a slot but the last that is not a full page";
   TxSlot short_sum[] = {{GrantRef{1}, 0, 100}};
-  EXPECT_EQ(TxRequests(short_sum, 200, Checksum::kComplete, out).error().code, EINVAL);
+  EXPECT_EQ(TxRequests(short_sum, 200, {}, out).error().code, EINVAL);
 }
 
 TEST(NetifTx, ResponsesOutsideTheProtocolAreErrors) {
