@@ -112,13 +112,6 @@ int ErrnoOf(err_t err) {
   }
 }
 
-void QueueAwaiter::TimedOut(void* self) {
-  auto* awaiter = static_cast<QueueAwaiter*>(self);
-  if (!awaiter->waiter_.link.linked()) return;   // woken already
-  sched::List::Remove(&awaiter->waiter_.link);
-  sched::Post(awaiter->waiter_.coroutine);
-}
-
 // ---- Interfaces.
 
 Interface::Interface(Link& link, std::string name) : link_(link), name_(std::move(name)) {

@@ -95,31 +95,6 @@ Interface* AddInterface(Link& link);
 // The interface named |name| ("" for the first), or ENODEV naming those there are.
 Result<Interface*> FindInterface(std::string_view name);
 
-// Waits for |queue| from a coroutine, until woken (true) or |deadline| (false).
-class QueueAwaiter {
- public:
-  QueueAwaiter(WaitQueue& queue, uint64_t deadline)
-      : queue_(queue), deadline_(deadline), timer_(&TimedOut, this) {}
-  bool await_ready() { return false; }
-  void await_suspend(std::coroutine_handle<> handle) {
-    waiter_.coroutine = handle;
-    queue_.Link(&waiter_);
-    if (deadline_ != kNever) timer_.ArmAt(deadline_);
-  }
-  bool await_resume() {
-    timer_.Cancel();
-    return waiter_.woken;
-  }
-
- private:
-  static void TimedOut(void* self);
-
-  WaitQueue& queue_;
-  uint64_t deadline_;
-  sched::Waiter waiter_;
-  Timer timer_;
-};
-
 // A call that may have to wait: |step| returns its result, or nothing to wait on |queue| and
 // try again. Once |deadline| passed, the call is ETIMEDOUT (naming |what|) unless |step|,
 // called with late = true, gives a result. From a task (Block) or a coroutine (Await).
@@ -135,7 +110,7 @@ Result<T> Block(WaitQueue& queue, uint64_t deadline, const char* what, Step step
 
 template <typename T, typename Step>
 Co<Result<T>> Await(WaitQueue& queue, uint64_t deadline, const char* what, Step step) {
-  for (bool late = false;; late = !co_await QueueAwaiter(queue, deadline)) {
+  for (bool late = false;; late = !co_await WaitAwaiter(queue, deadline)) {
     std::optional<Result<T>> result = step(late);
     KickTimers();
     if (result) co_return std::move(*result);

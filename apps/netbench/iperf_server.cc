@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "apps/netbench/iperf_protocol.h"
-#include "apps/netbench/wakeup.h"
 #include "skiff/result.h"
 #include "skiff/sched.h"
 #include "skiff/skiff.h"
@@ -89,7 +88,7 @@ struct Test {
   iperf::Params params;
   std::vector<std::unique_ptr<Stream>> streams;
   int running = 0;         // stream coroutines not yet ended
-  Wakeup changed;          // a stream connected, or a stream coroutine ended
+  skiff::WaitQueue changed;   // a stream connected, or a stream coroutine ended
   std::vector<uint8_t> block;   // what the senders send
   std::vector<uint8_t> sink;    // where the receivers read to; nobody looks at it
   uint64_t start = 0, count_from = 0, end = 0;
@@ -218,12 +217,12 @@ Co<> RunStream(Test* t, Stream* s) {
     printf("netbench: iperf3 #%" PRIu64 " stream %d: %s\n", t->number, s->id,
            done.error().message.c_str());
   }
-  if (--t->running == 0) t->changed.Notify();
+  if (--t->running == 0) t->changed.WakeAll();
 }
 
 Co<> StopStreams(Test& t) {
   t.phase = Phase::kEnded;
-  while (t.running > 0) co_await t.changed.Until(skiff::kNever);
+  while (t.running > 0) co_await skiff::WaitAwaiter(t.changed, skiff::kNever);
 }
 
 // ---- The test, on its control connection.
@@ -266,7 +265,7 @@ Co<Result<void>> WaitForStreams(Test& t) {
       co_return MakeError(ETIMEDOUT, "%zu of %zu data connections came in %" PRIu64 " s",
                           t.streams.size(), wanted, kSetupTime / kSecond);
     }
-    (void)co_await t.changed.Until(std::min(t.deadline, skiff::Now() + kSlice));
+    (void)co_await skiff::WaitAwaiter(t.changed, std::min(t.deadline, skiff::Now() + kSlice));
     CO_TRY(co_await CheckControl(t));
   }
   co_return Result<void>();
@@ -403,7 +402,7 @@ void AddStream(Test& t, net::TcpStream conn) {
   s->sends = index >= t.params.receive_streams();
   if (t.params.no_delay) s->conn.SetNoDelay(true);
   t.streams.push_back(std::move(s));
-  t.changed.Notify();
+  t.changed.WakeAll();
 }
 
 // A new connection: its cookie makes it a new test's control connection, a data connection

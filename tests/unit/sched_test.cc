@@ -516,6 +516,28 @@ TEST_F(SchedTest, StartedCoroutineAwaitsAnEventSignalledByATask) {
   EXPECT_FALSE(event.signalled());
 }
 
+TEST_F(SchedTest, ACoroutineWaitsOnAQueueUntilWokenOrItsDeadline) {
+  WaitQueue queue;
+  std::vector<std::pair<bool, uint64_t>> got;
+  Start([](WaitQueue& q, std::vector<std::pair<bool, uint64_t>>& out) -> Co<> {
+    bool woken = co_await WaitAwaiter(q, 100);
+    out.emplace_back(woken, Now());
+    woken = co_await WaitAwaiter(q, 200);
+    out.emplace_back(woken, Now());
+  }(queue, got));
+  Yield();
+  Task* waker = MustSpawn([&] {
+    SleepUntil(30);
+    queue.WakeAll();
+  });
+  Join(waker);
+  SleepUntil(300);   // the loop idles: the clock moves to the second wait's deadline
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(true, uint64_t{30}));
+  EXPECT_EQ(got[1], std::make_pair(false, uint64_t{200}));
+  EXPECT_TRUE(queue.empty()) << "the timed-out waiter left the queue";
+}
+
 using SchedDeathTest = SchedulerTest;
 
 TEST_F(SchedDeathTest, JoinOfSelfDies) {

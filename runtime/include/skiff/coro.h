@@ -124,6 +124,37 @@ inline SleepAwaiter Sleep(uint64_t ns) {
   return SleepAwaiter(ns >= kNever - now ? kNever : now + ns);
 }
 
+// `co_await WaitAwaiter(queue, deadline)` in a coroutine: waits on |queue| until woken (true)
+// or until |deadline| passed (false): WaitQueue::WaitUntil for coroutines.
+class WaitAwaiter {
+ public:
+  WaitAwaiter(WaitQueue& queue, uint64_t deadline)
+      : queue_(queue), deadline_(deadline), timer_(&TimedOut, this) {}
+  bool await_ready() { return false; }
+  void await_suspend(std::coroutine_handle<> handle) {
+    waiter_.coroutine = handle;
+    queue_.Link(&waiter_);
+    if (deadline_ != kNever) timer_.ArmAt(deadline_);
+  }
+  bool await_resume() {
+    timer_.Cancel();
+    return waiter_.woken;
+  }
+
+ private:
+  static void TimedOut(void* self) {
+    auto* awaiter = static_cast<WaitAwaiter*>(self);
+    if (!awaiter->waiter_.link.linked()) return;   // woken already
+    sched::List::Remove(&awaiter->waiter_.link);
+    sched::Post(awaiter->waiter_.coroutine);
+  }
+
+  WaitQueue& queue_;
+  uint64_t deadline_;
+  sched::Waiter waiter_;
+  Timer timer_;
+};
+
 // From a task: runs |co| on the event loop and parks the task until it ends.
 template <typename T>
 T BlockOn(Co<T> co) {
