@@ -17,7 +17,7 @@ def run(paths, guest, cmdline, memory, timeout, log):
     """Boots |guest|'s image as dom0; returns a list of failure messages (empty: pass)."""
     name, image = guest.name, guest.image
     xen_args = (f"console=com1 loglvl=all guest_loglvl=all dom0=pvh dom0-iommu=none "
-                f"dom0_mem={memory}M,max:{memory}M")
+                f"dom0_mem={memory}M,max:{memory}M spec-ctrl=eager-fpu")
     qemu = Qemu(["-m", str(memory + 256), "-smp", "1", "-kernel", str(paths["xen"]),
                  "-append", xen_args, "-initrd", _module(image, cmdline)], log)
     qemu.deadline = qemu.started + timeout
