@@ -18,10 +18,11 @@ PROBE = Path(os.environ.get("SKIFF_BUILD", REPO / "build" / "guest")) / \
     "tests/guest/probe/probe.elf"
 
 
-def sandbox(*args, env=None):
-    """Runs scripts/sandbox; returns (exit status, everything it printed)."""
+def sandbox(*args, env=None, timeout=600):
+    """Runs scripts/sandbox; returns (exit status, everything it printed). |timeout| only
+    guards against a sandbox that never ends: each run has its own --timeout, well below."""
     proc = subprocess.run([str(SANDBOX), *map(str, args)], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, env=env, timeout=600)
+                          stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
     return proc.returncode, proc.stdout
 
 

@@ -13,6 +13,11 @@ class Sha256 {
   void Update(const void* data, size_t n) {
     const uint8_t* p = static_cast<const uint8_t*>(data);
     total_ += n;
+    while (used_ == 0 && n >= 64) {   // whole blocks straight from the input
+      Compress(p);
+      p += 64;
+      n -= 64;
+    }
     while (n > 0) {
       size_t take = n < 64 - used_ ? n : 64 - used_;
       memcpy(block_ + used_, p, take);
