@@ -75,7 +75,7 @@ class BadInput(unittest.TestCase):
     def test_dhcp_in_dom0_mode(self):
         rc, out = sandbox("dom0", PROBE, "--dhcp")
         self.assertEqual(rc, 2, out)
-        self.assertIn("dom0 mode has no dom0 commands, port forwards or DHCP", out)
+        self.assertIn("dom0 mode has no dom0 commands, files, port forwards or DHCP", out)
 
     @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
     def test_no_disk_space(self):
