@@ -21,10 +21,10 @@ from tests.system.test_sandbox import sandbox
 BUILD = Path(os.environ.get("SKIFF_BUILD", Path(__file__).resolve().parents[2] / "build/guest"))
 ECHO = BUILD / "apps/echo/echo.elf"
 NET_TEST = BUILD / "tests/guest/net/net_test.elf"
-# Each way at once, 256 MiB unless SKIFF_NET_TRANSFER_MIB says more: 1 GiB each way passes
+# Each way at once, 64 MiB unless SKIFF_NET_TRANSFER_MIB says more: 1 GiB each way passes
 # too, but takes five minutes in the sandbox's emulated CPU (the SHA-256 sums and dom0's tools)
-# and, that long under load, has met the sandbox's rare triple fault (docs/net.md).
-TRANSFER = int(os.environ.get("SKIFF_NET_TRANSFER_MIB", "256")) << 20
+# and, under load that long, has met the sandbox's rare triple fault (docs/net.md).
+TRANSFER = int(os.environ.get("SKIFF_NET_TRANSFER_MIB", "64")) << 20
 assert TRANSFER % (16 << 20) == 0, "SKIFF_NET_TRANSFER_MIB: a multiple of 16"
 ECHO_IP, NT_IP, DOM0_IP = "169.254.77.2", "169.254.77.3", "169.254.77.1"
 ECHO_MAC = bytes.fromhex("00163e770000")   # the sandbox's MAC of the first guest's vif
