@@ -100,7 +100,7 @@ constexpr size_t kDefaultMainStack = 8 << 20;
 constexpr size_t kMaxMainStack = size_t{1} << 30;
 
 struct RuntimeOptions {
-  bool callback_upcall = false;
+  bool callback_upcall = true;   // skiff.upcall=vector for the per-vCPU vector (docs/concurrency.md)
   char* env[kMaxArgs];   // the KEY=VALUE of each skiff.env=
   int env_count = 0;
   const char* ip = nullptr;        // skiff.ip=, skiff.netmask=, skiff.gw=: for skiff_net

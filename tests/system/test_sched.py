@@ -37,7 +37,7 @@ class SchedInDom0(unittest.TestCase):
         self.assertIn("ok: timers fire in deadline order; a cancelled one does not", out)
 
     def test_coroutines(self):
-        out = self.assertPasses("coroutines")
+        out = self.assertPasses("skiff.upcall=vector coroutines")
         self.assertIn("ok: a coroutine awaits 100 events on a port", out)
         self.assertIn("events arrive through the per-vCPU vector", out)
 
@@ -49,7 +49,7 @@ class SchedInDom0(unittest.TestCase):
         self.assertIn("ok: the vCPU ran less than a tenth of the time it slept", out)
 
     def test_an_upcall_at_the_halt_instruction_is_not_lost(self):
-        for case in ("halt-race", "skiff.upcall=callback halt-race"):
+        for case in ("skiff.upcall=vector halt-race", "halt-race"):
             out = self.assertPasses(case)
             self.assertIn("10 of 10 upcalls came at the hlt", out)
             self.assertIn("ok: an upcall taken at the hlt itself moves past it, and its event "
