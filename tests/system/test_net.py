@@ -22,8 +22,8 @@ BUILD = Path(os.environ.get("SKIFF_BUILD", Path(__file__).resolve().parents[2] /
 ECHO = BUILD / "apps/echo/echo.elf"
 NET_TEST = BUILD / "tests/guest/net/net_test.elf"
 # Each way at once, 64 MiB unless SKIFF_NET_TRANSFER_MIB says more: 1 GiB each way passes
-# too, but takes five minutes in the sandbox's emulated CPU (the SHA-256 sums and dom0's tools)
-# and, under load that long, has met the sandbox's rare triple fault (docs/net.md).
+# too, but takes five minutes in the sandbox's emulated CPU (the SHA-256 sums and dom0's tools),
+# and the longer the load, the likelier QEMU's triple fault (docs/sandbox.md).
 TRANSFER = int(os.environ.get("SKIFF_NET_TRANSFER_MIB", "64")) << 20
 assert TRANSFER % (16 << 20) == 0, "SKIFF_NET_TRANSFER_MIB: a multiple of 16"
 ECHO_IP, NT_IP, DOM0_IP = "169.254.77.2", "169.254.77.3", "169.254.77.1"

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import tempfile
 import unittest
@@ -18,12 +19,34 @@ PROBE = Path(os.environ.get("SKIFF_BUILD", REPO / "build" / "guest")) / \
     "tests/guest/probe/probe.elf"
 
 
+# A guest that Xen stopped with a triple fault. No guest of the ladder reboots on purpose, and
+# a Skiff guest's own handler, on a stack of its own, reports every exception that reaches it:
+# what ends one this way is the CPU state that QEMU's emulated SVM sometimes breaks under load,
+# which stops the Linux peer in the same sandbox too (docs/sandbox.md, "Triple faults").
+TRIPLE_FAULT = re.compile(r"^sandbox: FAIL: (guest \S+ rebooted .*)$", re.MULTILINE)
+
+
 def sandbox(*args, env=None, timeout=600):
     """Runs scripts/sandbox; returns (exit status, everything it printed). |timeout| only
-    guards against a sandbox that never ends: each run has its own --timeout, well below."""
-    proc = subprocess.run([str(SANDBOX), *map(str, args)], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
-    return proc.returncode, proc.stdout
+    guards against a sandbox that never ends: each run has its own --timeout, well below.
+    A run in which a guest was stopped by a triple fault runs again, once, and says so; the
+    second run's word is final."""
+    def run():
+        proc = subprocess.run([str(SANDBOX), *map(str, args)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
+        return proc.returncode, proc.stdout
+
+    rc, out = run()
+    fault = TRIPLE_FAULT.search(out)
+    if fault is None:
+        return rc, out
+    log = re.search(r"the whole console log is in (\S+)", out)
+    note = (f"sandbox: a first run failed: {fault.group(1)}; "
+            f"its log: {log.group(1) if log else '?'}. QEMU's emulated SVM does this under "
+            "load (docs/sandbox.md): running the whole run again, once")
+    print(note, file=sys.stderr, flush=True)
+    rc, out = run()
+    return rc, f"{note}\n{out}"
 
 
 class BadInput(unittest.TestCase):
@@ -88,6 +111,52 @@ class BadInput(unittest.TestCase):
         self.assertEqual(rc, 2, out)
         self.assertIn("no disk space", out)
         self.assertIn(tiny, out)
+
+
+class RunAgainAfterTripleFault(unittest.TestCase):
+    """sandbox() against a stand-in for scripts/sandbox that prints what a run prints."""
+
+    def run_with(self, *outputs):
+        global SANDBOX
+        saved = SANDBOX
+        with tempfile.TemporaryDirectory() as tmp:
+            count = Path(tmp) / "count"
+            count.write_text("0")
+            for n, (rc, text) in enumerate(outputs):
+                (Path(tmp) / f"out{n}").write_text(text)
+                (Path(tmp) / f"rc{n}").write_text(str(rc))
+            script = Path(tmp) / "sandbox"
+            script.write_text(f"""#!/bin/bash
+n=$(cat {count}); echo $((n + 1)) >{count}
+cat {tmp}/out$n; exit $(cat {tmp}/rc$n)
+""")
+            script.chmod(0o755)
+            SANDBOX = script
+            try:
+                rc, out = sandbox("full", "x")
+            finally:
+                SANDBOX = saved
+            return rc, out, int(count.read_text())
+
+    FAULT = ("sandbox: FAIL: guest echo rebooted (a triple fault, or it asked to reboot)\n"
+             "sandbox: the whole console log is in build/sandbox/full-1.log\n")
+
+    def test_a_run_without_one_runs_once(self):
+        rc, out, runs = self.run_with((1, "sandbox: FAIL: guest echo crashed\n"), (0, "ok\n"))
+        self.assertEqual((rc, runs), (1, 1))
+        self.assertEqual(out, "sandbox: FAIL: guest echo crashed\n")
+
+    def test_runs_again_once_and_the_second_word_is_final(self):
+        rc, out, runs = self.run_with((1, self.FAULT), (0, "second\n"), (0, "third\n"))
+        self.assertEqual((rc, runs), (0, 2))
+        self.assertIn("a first run failed: guest echo rebooted (a triple fault", out)
+        self.assertIn("its log: build/sandbox/full-1.log", out)
+        self.assertTrue(out.endswith("\nsecond\n"), out)
+
+    def test_a_second_triple_fault_fails(self):
+        rc, out, runs = self.run_with((1, self.FAULT), (1, self.FAULT), (0, "third\n"))
+        self.assertEqual((rc, runs), (1, 2))
+        self.assertIn("sandbox: FAIL: guest echo rebooted", out)
 
 
 class Dom0Mode(unittest.TestCase):

@@ -156,8 +156,8 @@ def run(paths, guests, commands, forwards, dhcp, timeout, log, files=()):
             for part in (paths["dom0"], run_cpio):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
-        # eager-fpu: Xen's lazy FPU switch (an #NM trap after CR0.TS) sometimes ends a guest in
-        # a triple fault under QEMU's emulated SVM (docs/sandbox.md).
+        # eager-fpu: no #NM exit at a guest's first SSE instruction after each switch
+        # (docs/sandbox.md, "Triple faults").
         xen_args = (f"console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all "
                     f"dom0_mem={DOM0_MEMORY}M,max:{DOM0_MEMORY}M spec-ctrl=eager-fpu")
         args = ["-m", "2048", "-smp", "2", "-kernel", str(paths["xen"]), "-append", xen_args,
